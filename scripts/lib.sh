@@ -1,0 +1,141 @@
+# Shared by the scripts in this folder: paths, logging, and the local stack's pieces.
+# A "stack" is one moto server (own port, own PID file, own memory) plus the Terraform data dir and backend
+# config pointing at it. Terraform state lives in the emulator's S3 (as it lives in S3 in AWS), so stopping
+# moto drops the stack's state with it.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL_DIR="$ROOT/.local"
+VENV="$ROOT/.venv"
+TF_DIR="$ROOT/terraform"
+export TF_CLI_CONFIG_FILE="$LOCAL_DIR/terraform.rc"
+export TF_IN_AUTOMATION=1
+export TF_INPUT=0
+# The emulator's region and fake credentials, for terraform's S3 backend and the AWS CLI / SDKs in scripts.
+LOCAL_REGION="eu-west-1"
+STATE_BUCKET="ecobid-tfstate"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Where Terraform's hashicorp/aws provider can be installed from without the registry, if anywhere.
+provider_mirror() {
+  local dir
+  for dir in ${ECOBID_TF_PROVIDER_MIRROR:-} /opt/tf-plugins /usr/share/terraform/plugins \
+    "$HOME/.terraform.d/plugins" "$HOME/.local/share/terraform/plugins"; do
+    [ -n "$dir" ] && [ -d "$dir/registry.terraform.io/hashicorp/aws" ] && { echo "$dir"; return 0; }
+  done
+  return 1
+}
+
+python_bin() { "$VENV/bin/python" "$@"; }
+
+stack_dir() { echo "$LOCAL_DIR/stacks/$1"; }
+
+# Environment for terraform and AWS clients talking to stack $1.
+stack_env() {
+  local dir port
+  dir="$(stack_dir "$1")"
+  [ -f "$dir/port" ] || die "stack '$1' is not up (no $dir/port): run scripts/up"
+  port="$(cat "$dir/port")"
+  export TF_DATA_DIR="$dir/tfdata"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="$LOCAL_REGION" AWS_DEFAULT_REGION="$LOCAL_REGION"
+  export ECOBID_STACK_DIR="$dir"
+}
+
+moto_running() {
+  local pidfile="$1/moto.pid"
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+# start_moto NAME PORT: start the patched moto server for stack NAME unless it is already running.
+start_moto() {
+  local name="$1" port="$2" dir
+  dir="$(stack_dir "$name")"
+  mkdir -p "$dir"
+  if moto_running "$dir"; then
+    [ "$(cat "$dir/port")" = "$port" ] || die "stack '$name' already runs on port $(cat "$dir/port"), not $port: scripts/down first"
+    log "moto already running for stack '$name' (pid $(cat "$dir/moto.pid"), port $port)"
+    return 0
+  fi
+  if python_bin - "$port" <<'EOF'
+import socket, sys
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+EOF
+  then
+    die "port $port is in use by another process: pick another with ECOBID_MOTO_PORT"
+  fi
+  # A new moto starts empty: any Terraform data of an earlier run of this stack is stale.
+  rm -rf "$dir/tfdata"
+  echo "$port" >"$dir/port"
+  log "starting moto on 127.0.0.1:$port (stack '$name', log $dir/moto.log)"
+  nohup "$VENV/bin/python" "$ROOT/scripts/local/moto_server.py" --port "$port" >"$dir/moto.log" 2>&1 &
+  echo $! >"$dir/moto.pid"
+  local i
+  for i in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+      return 0
+    fi
+    moto_running "$dir" || { tail -20 "$dir/moto.log" >&2; die "moto exited during start-up (see $dir/moto.log)"; }
+    sleep 0.1
+  done
+  die "moto did not answer on port $port within 10 s (see $dir/moto.log)"
+}
+
+stop_moto() {
+  local dir
+  dir="$(stack_dir "$1")"
+  if moto_running "$dir"; then
+    local pid
+    pid="$(cat "$dir/moto.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  # moto's memory held the state: drop what pointed at it.
+  rm -rf "$dir"
+}
+
+# tf_init NAME: init the root module with state in the stack's emulated S3 bucket.
+tf_init() {
+  local name="$1"
+  stack_env "$name"
+  python_bin - "$STATE_BUCKET" <<'EOF'
+import boto3, sys
+s3 = boto3.client("s3")
+try:
+    s3.head_bucket(Bucket=sys.argv[1])
+except Exception:
+    s3.create_bucket(Bucket=sys.argv[1], CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+EOF
+  cat >"$ECOBID_STACK_DIR/backend.hcl" <<EOF
+bucket                      = "$STATE_BUCKET"
+key                         = "ecobid/terraform.tfstate"
+region                      = "$LOCAL_REGION"
+endpoints                   = { s3 = "$AWS_ENDPOINT_URL" }
+use_path_style              = true
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+EOF
+  terraform -chdir="$TF_DIR" init -input=false -reconfigure -backend-config="$ECOBID_STACK_DIR/backend.hcl" >"$ECOBID_STACK_DIR/init.log" \
+    || { cat "$ECOBID_STACK_DIR/init.log" >&2; die "terraform init failed"; }
+}
+
+# tf_workspace WS: select workspace WS, creating it if needed (run after tf_init).
+tf_workspace() {
+  terraform -chdir="$TF_DIR" workspace select -or-create=true "$1" >/dev/null
+}
+
+# Arguments every local plan/apply takes.
+tf_local_vars() {
+  echo "-var-file=env/local.tfvars" "-var=aws_endpoint_url=$AWS_ENDPOINT_URL"
+}

@@ -1,0 +1,101 @@
+"""Compatibility patches for moto's SQS model, applied in-process before moto server starts.
+
+Each patch fixes one measured gap between moto 5.2.5 and SQS that stops `terraform apply` of this project
+from converging (see ../../../shared/LOCAL_STACK.md and scripts/local/README.md). They change no other
+behaviour, and `test_moto_patches.py` checks each against a real moto server over HTTP with boto3.
+
+1. SetQueueAttributes without `Policy` wipes the queue policy. SQS leaves attributes that a call does not
+   name untouched, so `aws_sqs_queue_policy` disappeared on the next queue update. Patched: `Policy` is only
+   changed when the call names it.
+2. `RedrivePolicy` is returned as `json.dumps` with spaces; SQS returns compact JSON. The provider compares
+   strings, so every plan showed a diff. Patched: compact separators.
+3. `RedriveAllowPolicy` is accepted but never returned, so `aws_sqs_queue_redrive_allow_policy` waits for
+   minutes for it to appear. Patched: it is a readable attribute like `RedrivePolicy`.
+4. Lambda drops `LoggingConfig` (JSON log format, log group, log levels) on create and update and never
+   returns it, so every plan wanted to set it again. Patched: kept and returned as Lambda does, defaulting to
+   the Text format and the /aws/lambda/<name> group. The local runner reads it to give functions
+   AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL as Lambda would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.awslambda import models as lambda_models
+from moto.sqs import models as sqs_models
+
+PATCHED_MOTO_VERSION = "5.2.5"
+
+_Queue = sqs_models.Queue
+_original_set_attributes = _Queue._set_attributes
+_original_attributes = _Queue.attributes
+
+
+def _set_attributes(self: Any, attributes: dict[str, Any], now: float | None = None) -> None:
+    # Patch 1: keep the current policy unless this call names `Policy`.
+    previous_policy = getattr(self, "policy", None)
+    _original_set_attributes(self, attributes, now)
+    if "Policy" not in attributes:
+        self.policy = previous_policy
+
+
+def _attributes(self: Any) -> dict[str, Any]:
+    result = _original_attributes.fget(self)
+    # Patch 2: compact JSON, as SQS returns it.
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+    # Patch 3: RedriveAllowPolicy is returned once set, and omitted (not null) before.
+    if result.get("RedriveAllowPolicy") is None:
+        result.pop("RedriveAllowPolicy", None)
+    return result
+
+
+_Function = lambda_models.LambdaFunction
+_original_function_init = _Function.__init__
+_original_get_configuration = _Function.get_configuration
+_original_update_configuration = _Function.update_configuration
+
+
+def _function_init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+    _original_function_init(self, account_id, spec, *args, **kwargs)
+    self.logging_config = {
+        "LogFormat": "Text",
+        "LogGroup": f"/aws/lambda/{spec['FunctionName']}",
+        **(spec.get("LoggingConfig") or {}),
+    }
+
+
+def _get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    config = _original_get_configuration(self, *args, **kwargs)
+    config["LoggingConfig"] = dict(self.logging_config)
+    return config
+
+
+def _update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+    if "LoggingConfig" in config_updates:
+        self.logging_config = {**self.logging_config, **config_updates["LoggingConfig"]}
+    return _original_update_configuration(self, config_updates)
+
+
+def apply() -> None:
+    """Apply every patch. Idempotent; refuses a moto release it was not written for."""
+    import moto
+
+    if moto.__version__ != PATCHED_MOTO_VERSION:
+        raise RuntimeError(
+            f"moto_patches targets moto {PATCHED_MOTO_VERSION}, found {moto.__version__}: "
+            "re-check LOCAL_STACK.md's gaps against this release and update the patches"
+        )
+    if getattr(_Queue, "_ecobid_patched", False):
+        return
+    _Queue._set_attributes = _set_attributes
+    _Queue.attributes = property(_attributes)
+    # Patch 3: make the attribute readable (GetQueueAttributes validates names against this list).
+    if "RedriveAllowPolicy" not in _Queue.BASE_ATTRIBUTES:
+        _Queue.BASE_ATTRIBUTES = [*_Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
+    _Queue.redrive_allow_policy = None
+    _Function.__init__ = _function_init
+    _Function.get_configuration = _get_configuration
+    _Function.update_configuration = _update_configuration
+    _Queue._ecobid_patched = True

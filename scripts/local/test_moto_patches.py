@@ -1,0 +1,154 @@
+"""Each moto patch, checked over real HTTP with boto3 against a patched moto server (run by scripts/test)."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import zipfile
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+import moto_server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A factory of boto3 clients of a patched moto server running over HTTP in this process."""
+    moto_server.configure()
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield lambda service: boto3.client(
+            service,
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="eu-west-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def sqs(client):
+    return client("sqs")
+
+
+def _zip_with_bootstrap() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\nexit 0\n")
+    return buf.getvalue()
+
+
+def test_lambda_logging_config_is_kept_and_returned(client):
+    iam, lam = client("iam"), client("lambda")
+    role = iam.create_role(
+        RoleName="fn-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    common = {"Runtime": "provided.al2023", "Handler": "bootstrap", "Role": role, "Code": {"ZipFile": _zip_with_bootstrap()}}
+    # GIVEN a function created without LoggingConfig THEN it reports Lambda's defaults
+    lam.create_function(FunctionName="plain", **common)
+    assert lam.get_function(FunctionName="plain")["Configuration"]["LoggingConfig"] == {
+        "LogFormat": "Text",
+        "LogGroup": "/aws/lambda/plain",
+    }
+    # GIVEN one created with JSON logs THEN it reports them
+    wanted = {"LogFormat": "JSON", "LogGroup": "/custom/group", "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "WARN"}
+    lam.create_function(FunctionName="json", LoggingConfig=wanted, **common)
+    assert lam.get_function(FunctionName="json")["Configuration"]["LoggingConfig"] == wanted
+    # WHEN the level is updated THEN the rest stays
+    lam.update_function_configuration(FunctionName="json", LoggingConfig={"ApplicationLogLevel": "ERROR"})
+    assert lam.get_function_configuration(FunctionName="json")["LoggingConfig"] == {**wanted, "ApplicationLogLevel": "ERROR"}
+
+
+def _attrs(sqs, url: str) -> dict[str, str]:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def _queue_with_dlq(sqs, name: str) -> tuple[str, str, str]:
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = _attrs(sqs, dlq_url)["QueueArn"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, dlq_url, dlq_arn
+
+
+def test_set_attributes_without_policy_keeps_policy(sqs):
+    # GIVEN a queue with a policy
+    url = sqs.create_queue(QueueName="keeps-policy")["QueueUrl"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}]})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    # WHEN another attribute is changed
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
+    # THEN the policy is still there and the change applied
+    attrs = _attrs(sqs, url)
+    assert json.loads(attrs["Policy"]) == json.loads(policy)
+    assert attrs["VisibilityTimeout"] == "60"
+
+
+def test_set_attributes_with_empty_policy_still_clears_it(sqs):
+    url = sqs.create_queue(QueueName="clears-policy")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": []})})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+    assert "Policy" not in _attrs(sqs, url)
+
+
+def test_redrive_policy_is_compact_json(sqs):
+    url, _, dlq_arn = _queue_with_dlq(sqs, "compact")
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})},
+    )
+    assert _attrs(sqs, url)["RedrivePolicy"] == f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":5}}'
+
+
+def test_redrive_allow_policy_is_readable(sqs):
+    url, dlq_url, _ = _queue_with_dlq(sqs, "allow")
+    source_arn = _attrs(sqs, url)["QueueArn"]
+    # GIVEN no redrive-allow policy, THEN none is reported (absent, not null)
+    assert "RedriveAllowPolicy" not in _attrs(sqs, dlq_url)
+    # WHEN one is set, THEN it reads back, by name and with All
+    allow = json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]})
+    sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"RedriveAllowPolicy": allow})
+    assert json.loads(_attrs(sqs, dlq_url)["RedriveAllowPolicy"]) == json.loads(allow)
+    named = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["RedriveAllowPolicy"])["Attributes"]
+    assert json.loads(named["RedriveAllowPolicy"]) == json.loads(allow)
+
+
+def test_redrive_to_dlq_still_works(sqs):
+    # The backstop the worker runtime relies on: after maxReceiveCount receives SQS moves the message.
+    url, dlq_url, dlq_arn = _queue_with_dlq(sqs, "redrive")
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
+            "VisibilityTimeout": "0",
+        },
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    for _ in range(2):
+        assert len(sqs.receive_message(QueueUrl=url).get("Messages", [])) == 1
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    moved = sqs.receive_message(QueueUrl=dlq_url)["Messages"]
+    assert [m["Body"] for m in moved] == ["poison"]
+
+
+def test_apply_refuses_another_moto_release(monkeypatch):
+    import moto
+
+    import moto_patches
+
+    monkeypatch.setattr(moto, "__version__", "0.0.0")
+    with pytest.raises(RuntimeError, match="targets moto 5.2.5, found 0.0.0"):
+        moto_patches.apply()

@@ -1,0 +1,8 @@
+# terraform workspace select dev && terraform apply -var-file=env/dev.tfvars
+aws_region             = "eu-west-1"
+lambda_architecture    = "x86_64"
+log_level              = "DEBUG"
+log_retention_days     = 14
+point_in_time_recovery = false
+deletion_protection    = false
+force_destroy_buckets  = true

@@ -1,0 +1,8 @@
+# terraform workspace select staging && terraform apply -var-file=env/staging.tfvars
+aws_region             = "eu-west-1"
+lambda_architecture    = "x86_64"
+log_level              = "INFO"
+log_retention_days     = 30
+point_in_time_recovery = true
+deletion_protection    = false
+force_destroy_buckets  = false

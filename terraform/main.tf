@@ -1,0 +1,294 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  # Every name carries the project and the workspace: ecobid-<workspace>-...
+  name_prefix = "ecobid-${terraform.workspace}"
+  bucket_names = {
+    uploads    = join("-", compact(["${local.name_prefix}-uploads", var.bucket_suffix]))
+    thumbnails = join("-", compact(["${local.name_prefix}-thumbnails", var.bucket_suffix]))
+  }
+  artifacts_dir = coalesce(var.artifacts_dir, "${path.root}/../dist/lambda")
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.name
+  account_id    = data.aws_caller_identity.current.account_id
+
+  # Which event types reach which queue (DOMAIN.md, "Queues"); the images queue is fed by S3 instead.
+  event_routes = {
+    ItemCreated          = { source = "ecobid.items", targets = ["notifications"] }
+    ReservationCreated   = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
+    ReservationConfirmed = { source = "ecobid.reservations", targets = ["notifications"] }
+    ReservationCompleted = { source = "ecobid.reservations", targets = ["expiries"] }
+    ReservationCancelled = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
+    ReservationExpired   = { source = "ecobid.reservations", targets = ["notifications"] }
+    AuctionCreated       = { source = "ecobid.auctions", targets = ["auction-closes"] }
+    AuctionExtended      = { source = "ecobid.auctions", targets = ["auction-closes"] }
+    BidPlaced            = { source = "ecobid.auctions", targets = ["notifications"] }
+    AuctionEnded         = { source = "ecobid.auctions", targets = ["notifications"] }
+    ImageRejected        = { source = "ecobid.images", targets = ["notifications"] }
+    UserRated            = { source = "ecobid.users", targets = ["notifications"] }
+  }
+
+  # The mobile app's routes: true = needs a token (the JWT authorizer), false = public.
+  api_routes = {
+    "GET /openapi.json"                = false
+    "GET /items"                       = false
+    "GET /items/{id}"                  = false
+    "POST /items"                      = true
+    "DELETE /items/{id}"               = true
+    "POST /items/{id}/photos"          = true
+    "POST /items/{id}/reserve"         = true
+    "GET /reservations/{id}"           = true
+    "POST /reservations/{id}/confirm"  = true
+    "POST /reservations/{id}/complete" = true
+    "POST /reservations/{id}/cancel"   = true
+    "POST /auctions"                   = true
+    "GET /auctions/{id}"               = false
+    "POST /auctions/{id}/bids"         = true
+    "GET /auctions/{id}/bids"          = false
+    "GET /users/me"                    = true
+    "PUT /users/me"                    = true
+    "POST /users/me/devices"           = true
+    "POST /users/{id}/ratings"         = true
+  }
+
+  table_resources   = [module.storage.table_arn, "${module.storage.table_arn}/index/*"]
+  schedules_arn     = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${module.scheduler.schedule_group_name}/*"
+  sns_endpoints_arn = "arn:${local.partition}:sns:${local.region}:${local.account_id}:endpoint/*"
+  table_read_write  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+  schedule_actions  = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
+  scheduler_env = {
+    SCHEDULE_GROUP           = module.scheduler.schedule_group_name
+    SCHEDULER_ROLE_ARN       = module.scheduler.role_arn
+    EXPIRIES_QUEUE_ARN       = module.queues["expiries"].queue_arn
+    AUCTION_CLOSES_QUEUE_ARN = module.queues["auction-closes"].queue_arn
+  }
+
+  # What each queue's worker may do besides consuming its queue (least privilege, one function each).
+  workers = {
+    images = {
+      description = "Thumbnails, labels and moderation of uploaded photos (images queue)."
+      statements = [
+        { sid = "ReadUploads", actions = ["s3:GetObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*"] },
+        { sid = "WriteThumbnails", actions = ["s3:PutObject"], resources = ["${module.storage.thumbnails_bucket_arn}/*"] },
+        { sid = "Table", actions = local.table_read_write, resources = local.table_resources },
+        # Rekognition's Detect* actions have no resource-level permissions: "*" is the only resource they take.
+        { sid = "DetectLabels", actions = ["rekognition:DetectLabels", "rekognition:DetectModerationLabels"], resources = ["*"] },
+      ]
+      environment = {
+        UPLOADS_BUCKET    = module.storage.uploads_bucket
+        THUMBNAILS_BUCKET = module.storage.thumbnails_bucket
+      }
+    }
+    notifications = {
+      description = "Works out recipients of domain events and publishes to SNS (notifications queue)."
+      statements = [
+        { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:BatchGetItem"]), resources = local.table_resources },
+        { sid = "Publish", actions = ["sns:Publish"], resources = [module.notifications.push_topic_arn, module.notifications.email_topic_arn, local.sns_endpoints_arn] },
+      ]
+      environment = {
+        PUSH_TOPIC_ARN  = module.notifications.push_topic_arn
+        EMAIL_TOPIC_ARN = module.notifications.email_topic_arn
+      }
+    }
+    expiries = {
+      description = "Schedules and carries out reservation and listing expiries (expiries queue)."
+      statements = [
+        { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems"]), resources = local.table_resources },
+        { sid = "Schedules", actions = local.schedule_actions, resources = [local.schedules_arn] },
+        { sid = "PassSchedulerRole", actions = ["iam:PassRole"], resources = [module.scheduler.role_arn] },
+      ]
+      environment = local.scheduler_env
+    }
+    "auction-closes" = {
+      description = "Schedules and carries out auction closes (auction-closes queue)."
+      statements = [
+        { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems"]), resources = local.table_resources },
+        { sid = "Schedules", actions = local.schedule_actions, resources = [local.schedules_arn] },
+        { sid = "PassSchedulerRole", actions = ["iam:PassRole"], resources = [module.scheduler.role_arn] },
+      ]
+      environment = local.scheduler_env
+    }
+  }
+}
+
+check "workspace_selected" {
+  assert {
+    condition     = terraform.workspace != "default"
+    error_message = "Select a workspace first (terraform workspace select dev|staging|prod): names carry the workspace."
+  }
+}
+
+#### Notifications: user push, user email, admin alerts ############################
+
+module "notifications" {
+  source = "./modules/notifications"
+
+  name_prefix        = local.name_prefix
+  admin_alert_emails = var.admin_alert_emails
+}
+
+#### Event queues, each with its DLQ ###############################################
+
+module "queues" {
+  source   = "./modules/queue"
+  for_each = var.queues
+
+  name                       = "${local.name_prefix}-${each.key}"
+  visibility_timeout_seconds = each.value.visibility_timeout_seconds
+  max_receive_count          = each.value.max_receive_count
+  alarm_topic_arn            = module.notifications.admin_topic_arn
+  allowed_senders = each.key == "images" ? [
+    { service = "s3.amazonaws.com", source_arns = ["arn:${local.partition}:s3:::${local.bucket_names.uploads}"] },
+    ] : contains(flatten([for r in values(local.event_routes) : r.targets]), each.key) ? [
+    { service = "events.amazonaws.com", source_arns = [module.event_bus.rule_arn_pattern] },
+  ] : []
+}
+
+#### Table (the outbox) and buckets ##################################################
+
+module "storage" {
+  source = "./modules/storage"
+
+  name_prefix            = local.name_prefix
+  bucket_names           = local.bucket_names
+  images_queue_arn       = module.queues["images"].queue_arn
+  point_in_time_recovery = var.point_in_time_recovery
+  deletion_protection    = var.deletion_protection
+  force_destroy_buckets  = var.force_destroy_buckets
+
+  # S3 checks at configuration time that it may send to the queue.
+  depends_on = [module.queues]
+}
+
+#### Event bus: one rule per routed event type → its queue(s) ##########################
+
+module "event_bus" {
+  source = "./modules/event_bus"
+
+  name_prefix     = local.name_prefix
+  routes          = local.event_routes
+  target_queues   = { for k, q in module.queues : k => q.queue_arn if k != "images" }
+  alarm_topic_arn = module.notifications.admin_topic_arn
+}
+
+#### Scheduler: one-time expiries and closes ############################################
+
+module "scheduler" {
+  source = "./modules/scheduler"
+
+  name_prefix = local.name_prefix
+  target_queue_arns = {
+    expiries         = module.queues["expiries"].queue_arn
+    "auction-closes" = module.queues["auction-closes"].queue_arn
+  }
+}
+
+#### Workers: one per event queue ######################################################
+
+module "workers" {
+  source   = "./modules/worker"
+  for_each = local.workers
+
+  name               = "${local.name_prefix}-${each.key}-worker"
+  description        = each.value.description
+  artifact_path      = "${local.artifacts_dir}/${each.key}-worker.zip"
+  architecture       = var.lambda_architecture
+  memory_mb          = var.queues[each.key].memory_mb
+  timeout_seconds    = var.queues[each.key].function_timeout_seconds
+  log_level          = var.log_level
+  log_retention_days = var.log_retention_days
+  policy_statements  = each.value.statements
+
+  sqs_source = {
+    queue_arn                = module.queues[each.key].queue_arn
+    queue_visibility_timeout = module.queues[each.key].visibility_timeout_seconds
+    dlq_arn                  = module.queues[each.key].dlq_arn
+    batch_size               = var.queues[each.key].batch_size
+    batching_window_seconds  = var.queues[each.key].batching_window_seconds
+    maximum_concurrency      = var.queues[each.key].maximum_concurrency
+    enabled                  = var.event_source_mappings_enabled
+  }
+
+  # The worker runtime's config: the same typed queue policy Terraform applies (STYLE.md §9).
+  environment = merge(each.value.environment, {
+    TABLE_NAME           = module.storage.table_name
+    QUEUE_URL            = module.queues[each.key].queue_url
+    DLQ_URL              = module.queues[each.key].dlq_url
+    MAX_RECEIVE_COUNT    = tostring(var.queues[each.key].max_receive_count)
+    BACKOFF_BASE_SECONDS = tostring(var.queues[each.key].backoff_base_seconds)
+    BACKOFF_MAX_SECONDS  = tostring(var.queues[each.key].backoff_max_seconds)
+    BATCH_SIZE           = tostring(var.queues[each.key].batch_size)
+    MAX_CONCURRENCY      = tostring(var.queues[each.key].maximum_concurrency)
+  })
+}
+
+#### Stream publisher: table changes → domain events (the outbox relay) ####################
+
+module "stream_publisher" {
+  source = "./modules/worker"
+
+  name               = "${local.name_prefix}-stream-publisher"
+  description        = "Turns the table's stream records into domain events on the bus."
+  artifact_path      = "${local.artifacts_dir}/stream-publisher.zip"
+  architecture       = var.lambda_architecture
+  memory_mb          = var.stream_publisher.memory_mb
+  timeout_seconds    = var.stream_publisher.timeout_seconds
+  log_level          = var.log_level
+  log_retention_days = var.log_retention_days
+
+  stream_source = {
+    stream_arn              = module.storage.table_stream_arn
+    batch_size              = var.stream_publisher.batch_size
+    batching_window_seconds = var.stream_publisher.batching_seconds
+    enabled                 = var.event_source_mappings_enabled
+  }
+
+  policy_statements = [
+    { sid = "PutEvents", actions = ["events:PutEvents"], resources = [module.event_bus.bus_arn] },
+  ]
+
+  environment = {
+    EVENT_BUS_NAME = module.event_bus.bus_name
+  }
+}
+
+#### REST API: Lambda behind the HTTP API with the Cognito JWT authorizer ###################
+
+module "api_function" {
+  source = "./modules/worker"
+
+  name               = "${local.name_prefix}-api"
+  description        = "The REST API the mobile app calls (axum on lambda_http)."
+  artifact_path      = "${local.artifacts_dir}/api.zip"
+  architecture       = var.lambda_architecture
+  memory_mb          = var.api.memory_mb
+  timeout_seconds    = var.api.timeout_seconds
+  log_level          = var.log_level
+  log_retention_days = var.log_retention_days
+
+  policy_statements = [
+    { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]), resources = local.table_resources },
+    # The presigned POST for photo uploads is signed with the function's credentials.
+    { sid = "PresignUploads", actions = ["s3:PutObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*"] },
+  ]
+
+  environment = {
+    TABLE_NAME     = module.storage.table_name
+    UPLOADS_BUCKET = module.storage.uploads_bucket
+    UPLOADS_PREFIX = module.storage.uploads_prefix
+  }
+}
+
+module "http_api" {
+  source = "./modules/http_api"
+
+  name_prefix               = local.name_prefix
+  function_name             = module.api_function.function_name
+  function_invoke_arn       = module.api_function.invoke_arn
+  routes                    = local.api_routes
+  throttling_rate_limit     = var.api.throttling_rate_limit
+  throttling_burst_limit    = var.api.throttling_burst_limit
+  access_log_retention_days = var.log_retention_days
+}

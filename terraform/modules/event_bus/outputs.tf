@@ -1,0 +1,34 @@
+output "bus_name" {
+  description = "Name of the custom event bus."
+  value       = aws_cloudwatch_event_bus.this.name
+}
+
+output "bus_arn" {
+  description = "ARN of the custom event bus (the stream publisher's PutEvents target)."
+  value       = aws_cloudwatch_event_bus.this.arn
+}
+
+output "rule_arn_pattern" {
+  description = "ArnLike pattern matching every rule of the bus (for queue policies)."
+  value       = "${replace(aws_cloudwatch_event_bus.this.arn, ":event-bus/", ":rule/")}/*"
+}
+
+output "archive_name" {
+  description = "Name of the archive events are replayed from."
+  value       = aws_cloudwatch_event_archive.this.name
+}
+
+output "rule_names" {
+  description = "Rule name by event type."
+  value       = { for t, r in aws_cloudwatch_event_rule.this : t => r.name }
+}
+
+output "dlq_url" {
+  description = "URL of the queue undeliverable events go to."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "dlq_arn" {
+  description = "ARN of the queue undeliverable events go to."
+  value       = aws_sqs_queue.dlq.arn
+}

@@ -1,0 +1,167 @@
+variable "aws_region" {
+  description = "AWS region of the workspace."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "aws_endpoint_url" {
+  description = "Endpoint of a local AWS emulator (moto server) for every service; null in AWS."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aws_endpoint_url == null || can(regex("^https?://[^/]+$", var.aws_endpoint_url))
+    error_message = "aws_endpoint_url must be a base URL such as http://127.0.0.1:4566 (no path)."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Folder holding one <function>.zip per Lambda (bootstrap inside), built by scripts/package. Null: dist/lambda at the repository root."
+  type        = string
+  default     = null
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of every Lambda; scripts/package builds for the same one."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"x86_64\" or \"arm64\"."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level of every Lambda."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "event_source_mappings_enabled" {
+  description = "Whether the Lambda event-source mappings are enabled. False on the local stack: moto would consume and drop the messages; the local runner plays the mappings instead."
+  type        = bool
+  default     = true
+}
+
+variable "queues" {
+  description = <<-EOT
+    The retry and scaling policy of each event queue and its worker, one typed config (the worker runtime reads
+    the same values from its environment). Keys: images, notifications, expiries, auction-closes.
+    - max_receive_count: receives before SQS moves a message to the DLQ.
+    - visibility_timeout_seconds: at least 6 x function_timeout_seconds.
+    - backoff_base_seconds / backoff_max_seconds: the runtime's exponential backoff (full jitter) for transient failures.
+    - batch_size, batching_window_seconds, maximum_concurrency: the event-source mapping.
+  EOT
+  type = map(object({
+    max_receive_count          = optional(number, 5)
+    visibility_timeout_seconds = optional(number, 180)
+    function_timeout_seconds   = optional(number, 30)
+    memory_mb                  = optional(number, 256)
+    batch_size                 = optional(number, 10)
+    batching_window_seconds    = optional(number, 0)
+    maximum_concurrency        = optional(number, 5)
+    backoff_base_seconds       = optional(number, 2)
+    backoff_max_seconds        = optional(number, 300)
+  }))
+  default = {
+    images = {
+      function_timeout_seconds   = 60
+      visibility_timeout_seconds = 360
+      memory_mb                  = 1024
+      batch_size                 = 5
+      maximum_concurrency        = 4
+    }
+    notifications    = {}
+    expiries         = {}
+    "auction-closes" = {}
+  }
+
+  validation {
+    condition     = sort(keys(var.queues)) == sort(["images", "notifications", "expiries", "auction-closes"])
+    error_message = "queues must configure exactly: images, notifications, expiries, auction-closes."
+  }
+
+  validation {
+    condition     = alltrue([for q in values(var.queues) : q.backoff_base_seconds >= 1 && q.backoff_base_seconds <= q.backoff_max_seconds && q.backoff_max_seconds <= 43200])
+    error_message = "Each queue needs 1 <= backoff_base_seconds <= backoff_max_seconds <= 43200 (SQS's visibility limit)."
+  }
+}
+
+variable "stream_publisher" {
+  description = "The stream publisher's settings: table stream records to domain events on the bus."
+  type = object({
+    batch_size       = optional(number, 100)
+    timeout_seconds  = optional(number, 30)
+    memory_mb        = optional(number, 256)
+    batching_seconds = optional(number, 0)
+  })
+  default = {}
+}
+
+variable "api" {
+  description = "The API Lambda and its stage's throttling (API Gateway answers 429 above these)."
+  type = object({
+    timeout_seconds        = optional(number, 10)
+    memory_mb              = optional(number, 512)
+    throttling_rate_limit  = optional(number, 100)
+    throttling_burst_limit = optional(number, 200)
+  })
+  default = {}
+}
+
+variable "admin_alert_emails" {
+  description = "Email addresses subscribed to the admin alerts topic (alarms)."
+  type        = list(string)
+  default     = []
+}
+
+variable "bucket_suffix" {
+  description = "Appended to S3 bucket names to make them globally unique (e.g. the account id); empty on the local stack."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{0,20}$", var.bucket_suffix))
+    error_message = "bucket_suffix must be at most 20 lowercase letters, digits or '-'."
+  }
+}
+
+variable "point_in_time_recovery" {
+  description = "Point-in-time recovery of the table."
+  type        = bool
+  default     = true
+}
+
+variable "deletion_protection" {
+  description = "Protect the table from deletion."
+  type        = bool
+  default     = false
+}
+
+variable "force_destroy_buckets" {
+  description = "Let terraform destroy delete non-empty buckets (throw-away workspaces only)."
+  type        = bool
+  default     = false
+}
