@@ -80,7 +80,8 @@ EOF
   echo $! >"$dir/moto.pid"
   local i
   for i in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+    if python_bin -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+      "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
       return 0
     fi
     moto_running "$dir" || { tail -20 "$dir/moto.log" >&2; die "moto exited during start-up (see $dir/moto.log)"; }

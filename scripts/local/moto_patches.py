@@ -10,7 +10,8 @@ behaviour, and `test_moto_patches.py` checks each against a real moto server ove
 2. `RedrivePolicy` is returned as `json.dumps` with spaces; SQS returns compact JSON. The provider compares
    strings, so every plan showed a diff. Patched: compact separators.
 3. `RedriveAllowPolicy` is accepted but never returned, so `aws_sqs_queue_redrive_allow_policy` waits for
-   minutes for it to appear. Patched: it is a readable attribute like `RedrivePolicy`.
+   minutes for it to appear (and, on destroy, for it to go). Patched: it is a readable attribute like
+   `RedrivePolicy`, and setting it to "" removes it, as in SQS.
 4. Lambda drops `LoggingConfig` (JSON log format, log group, log levels) on create and update and never
    returns it, so every plan wanted to set it again. Patched: kept and returned as Lambda does, defaulting to
    the Text format and the /aws/lambda/<name> group. The local runner reads it to give functions
@@ -45,8 +46,8 @@ def _attributes(self: Any) -> dict[str, Any]:
     # Patch 2: compact JSON, as SQS returns it.
     if self.redrive_policy:
         result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
-    # Patch 3: RedriveAllowPolicy is returned once set, and omitted (not null) before.
-    if result.get("RedriveAllowPolicy") is None:
+    # Patch 3: RedriveAllowPolicy is returned once set, and omitted before or after it is cleared with "".
+    if not result.get("RedriveAllowPolicy"):
         result.pop("RedriveAllowPolicy", None)
     return result
 

@@ -124,6 +124,9 @@ def test_redrive_allow_policy_is_readable(sqs):
     assert json.loads(_attrs(sqs, dlq_url)["RedriveAllowPolicy"]) == json.loads(allow)
     named = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["RedriveAllowPolicy"])["Attributes"]
     assert json.loads(named["RedriveAllowPolicy"]) == json.loads(allow)
+    # WHEN it is cleared with "" (what terraform destroy does) THEN it is gone again
+    sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"RedriveAllowPolicy": ""})
+    assert "RedriveAllowPolicy" not in _attrs(sqs, dlq_url)
 
 
 def test_redrive_to_dlq_still_works(sqs):

@@ -1,0 +1,6 @@
+//! EcoBid's domain: entities, states, events and the rules between them (see `shared/DOMAIN.md`).
+//!
+//! This crate never sees the AWS SDK, Lambda or HTTP types: the crate boundary makes the compiler enforce
+//! that (`cargo tree -p domain` lists no `aws-*`). Adapters live in `infra`.
+
+pub mod queue;

@@ -1,0 +1,442 @@
+//! Rules every workspace's plan must follow. Each check returns the violations it found (empty = pass), with
+//! the resource address and what is wrong, so a failing run says exactly what to fix.
+//!
+//! They read the planned values, so run them on a plan whose values are known: the plan of an applied
+//! workspace (scripts/test applies one and plans it again).
+
+use domain::queue::EventQueue;
+use serde_json::Value;
+
+use crate::plan::{Plan, Resource};
+
+/// Actions that support no resource-level permissions: `"Resource": "*"` is the only way to grant them.
+pub const RESOURCE_STAR_ONLY: &[&str] = &[
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "rekognition:DetectLabels",
+    "rekognition:DetectModerationLabels",
+];
+
+/// Every rule at once: the policy of a workspace whose resources are named `ecobid-<workspace>-…`.
+pub fn all(plan: &Plan, workspace: &str) -> Vec<String> {
+    let prefix = format!("ecobid-{workspace}");
+    [
+        event_queues_have_dlq_and_alarm(plan, &prefix),
+        mappings_report_batch_item_failures(plan),
+        visibility_covers_function_timeout(plan),
+        iam_least_privilege(plan),
+        buckets_private_and_encrypted(plan),
+        table_matches_domain(plan),
+        event_targets_have_dlq_and_retry(plan),
+        names_carry_workspace(plan, &prefix),
+    ]
+    .concat()
+}
+
+/// Each event queue has its DLQ (redrive policy), a redrive-allow policy on the DLQ naming it, SSE, and an
+/// alarm on the DLQ's depth that notifies the admin topic.
+pub fn event_queues_have_dlq_and_alarm(plan: &Plan, prefix: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    let admin_topic = plan
+        .find("aws_sns_topic", "name", &format!("{prefix}-admin-alerts"))
+        .and_then(|t| t.str("arn"));
+    if admin_topic.is_none() {
+        v.push(format!("no admin alerts topic {prefix}-admin-alerts"));
+    }
+    for queue in EventQueue::ALL {
+        let name = format!("{prefix}-{}", queue.key());
+        let dlq_name = format!("{name}-dlq");
+        let Some(q) = plan.find("aws_sqs_queue", "name", &name) else {
+            v.push(format!("event queue {name} is missing"));
+            continue;
+        };
+        let Some(dlq) = plan.find("aws_sqs_queue", "name", &dlq_name) else {
+            v.push(format!("{}: no dead-letter queue {dlq_name}", q.address));
+            continue;
+        };
+        for r in [q, dlq] {
+            if r.values.get("sqs_managed_sse_enabled") != Some(&Value::Bool(true))
+                && r.str("kms_master_key_id").is_none()
+            {
+                v.push(format!("{}: not encrypted at rest", r.address));
+            }
+        }
+        let redrive = q
+            .str("redrive_policy")
+            .and_then(|s| serde_json::from_str::<Value>(s).ok());
+        match redrive {
+            None => v.push(format!("{}: no redrive policy", q.address)),
+            Some(p) => {
+                if p.get("deadLetterTargetArn").and_then(Value::as_str) != dlq.str("arn") {
+                    v.push(format!(
+                        "{}: redrive policy does not target {dlq_name}",
+                        q.address
+                    ));
+                }
+                if p.get("maxReceiveCount")
+                    .and_then(Value::as_f64)
+                    .is_none_or(|n| n < 1.0)
+                {
+                    v.push(format!(
+                        "{}: redrive policy has no maxReceiveCount >= 1",
+                        q.address
+                    ));
+                }
+            }
+        }
+        let allow = plan
+            .of_kind("aws_sqs_queue_redrive_allow_policy")
+            .find(|r| r.str("queue_url") == dlq.str("url"))
+            .and_then(|r| r.str("redrive_allow_policy"))
+            .and_then(|s| serde_json::from_str::<Value>(s).ok());
+        let names_source = allow.as_ref().is_some_and(|a| {
+            a.get("redrivePermission").and_then(Value::as_str) == Some("byQueue")
+                && a.get("sourceQueueArns")
+                    .and_then(Value::as_array)
+                    .is_some_and(|arns| arns.iter().any(|arn| arn.as_str() == q.str("arn")))
+        });
+        if !names_source {
+            v.push(format!(
+                "{}: no byQueue redrive-allow policy naming {name}",
+                dlq.address
+            ));
+        }
+        let alarmed = plan.of_kind("aws_cloudwatch_metric_alarm").any(|a| {
+            a.str("metric_name") == Some("ApproximateNumberOfMessagesVisible")
+                && a.values
+                    .pointer("/dimensions/QueueName")
+                    .and_then(Value::as_str)
+                    == Some(dlq_name.as_str())
+                && a.num("threshold") == Some(0.0)
+                && a.str("comparison_operator") == Some("GreaterThanThreshold")
+                && admin_topic
+                    .is_some_and(|t| strings(a.values.get("alarm_actions")).contains(&t.to_owned()))
+        });
+        if !alarmed {
+            v.push(format!(
+                "{dlq_name}: no alarm on depth > 0 notifying the admin topic"
+            ));
+        }
+    }
+    v
+}
+
+/// Every event-source mapping reports partial batch failures.
+pub fn mappings_report_batch_item_failures(plan: &Plan) -> Vec<String> {
+    let mappings: Vec<&Resource> = plan.of_kind("aws_lambda_event_source_mapping").collect();
+    if mappings.is_empty() {
+        return vec!["no event-source mappings at all".into()];
+    }
+    mappings
+        .into_iter()
+        .filter(|m| {
+            !strings(m.values.get("function_response_types"))
+                .iter()
+                .any(|t| t == "ReportBatchItemFailures")
+        })
+        .map(|m| {
+            format!(
+                "{}: function_response_types lacks ReportBatchItemFailures",
+                m.address
+            )
+        })
+        .collect()
+}
+
+/// The visibility timeout of every queue a function consumes is at least 6 × the function's timeout.
+pub fn visibility_covers_function_timeout(plan: &Plan) -> Vec<String> {
+    let mut v = Vec::new();
+    for m in plan.of_kind("aws_lambda_event_source_mapping") {
+        let Some(queue) = m
+            .str("event_source_arn")
+            .and_then(|arn| plan.find("aws_sqs_queue", "arn", arn))
+        else {
+            continue; // not an SQS source (the table's stream)
+        };
+        let function = m.str("function_name").and_then(|f| {
+            plan.of_kind("aws_lambda_function")
+                .find(|l| l.str("arn") == Some(f) || l.str("function_name") == Some(f))
+        });
+        let Some(function) = function else {
+            v.push(format!(
+                "{}: function {:?} not found in the plan",
+                m.address,
+                m.str("function_name")
+            ));
+            continue;
+        };
+        match (
+            queue.num("visibility_timeout_seconds"),
+            function.num("timeout"),
+        ) {
+            (Some(vis), Some(timeout)) if vis >= 6.0 * timeout => {}
+            (vis, timeout) => v.push(format!(
+                "{}: visibility timeout {vis:?} s < 6 x timeout {timeout:?} s of {}",
+                queue.address, function.address
+            )),
+        }
+    }
+    v
+}
+
+/// No Allow statement grants a wildcard action, and `"Resource": "*"` only for actions that accept nothing else.
+pub fn iam_least_privilege(plan: &Plan) -> Vec<String> {
+    const POLICY_ATTRIBUTES: &[(&str, &str)] = &[
+        ("aws_iam_role_policy", "policy"),
+        ("aws_iam_policy", "policy"),
+        ("aws_iam_role", "assume_role_policy"),
+        ("aws_sqs_queue_policy", "policy"),
+        ("aws_sns_topic_policy", "policy"),
+        ("aws_s3_bucket_policy", "policy"),
+    ];
+    let mut v = Vec::new();
+    let mut seen = 0;
+    for (kind, attribute) in POLICY_ATTRIBUTES {
+        for r in plan.of_kind(kind) {
+            let Some(doc) = r
+                .str(attribute)
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            else {
+                v.push(format!(
+                    "{}: {attribute} is not a known JSON policy",
+                    r.address
+                ));
+                continue;
+            };
+            seen += 1;
+            let statements = match doc.get("Statement") {
+                Some(Value::Array(list)) => list.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            };
+            for s in statements
+                .iter()
+                .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+            {
+                let sid = s.get("Sid").and_then(Value::as_str).unwrap_or("(no sid)");
+                let at = format!("{} statement {sid}", r.address);
+                if s.get("NotAction").is_some() || s.get("NotResource").is_some() {
+                    v.push(format!("{at}: Allow with NotAction/NotResource"));
+                }
+                let actions = strings(s.get("Action"));
+                for a in actions.iter().filter(|a| a.contains('*')) {
+                    v.push(format!("{at}: wildcard action {a}"));
+                }
+                let resources = strings(s.get("Resource"));
+                if resources.iter().any(|r| r == "*") {
+                    let unjustified: Vec<&String> = actions
+                        .iter()
+                        .filter(|a| !RESOURCE_STAR_ONLY.contains(&a.as_str()))
+                        .collect();
+                    if !unjustified.is_empty() {
+                        v.push(format!(
+                            "{at}: Resource \"*\" for {unjustified:?}, which take ARNs"
+                        ));
+                    }
+                }
+                if s.pointer("/Principal/AWS").and_then(Value::as_str) == Some("*")
+                    || s.get("Principal") == Some(&Value::String("*".into()))
+                {
+                    v.push(format!("{at}: Allow to any principal"));
+                }
+            }
+        }
+    }
+    if seen == 0 {
+        v.push("no IAM policy documents at all".into());
+    }
+    v
+}
+
+/// Every bucket blocks public access, enforces bucket-owner ownership (no ACLs) and is encrypted at rest.
+pub fn buckets_private_and_encrypted(plan: &Plan) -> Vec<String> {
+    let mut v = Vec::new();
+    let buckets: Vec<&Resource> = plan.of_kind("aws_s3_bucket").collect();
+    if buckets.is_empty() {
+        v.push("no buckets at all".into());
+    }
+    for b in buckets {
+        let Some(name) = b.str("bucket") else {
+            v.push(format!("{}: bucket name unknown", b.address));
+            continue;
+        };
+        let pab = plan.find("aws_s3_bucket_public_access_block", "bucket", name);
+        let all_blocked = pab.is_some_and(|p| {
+            [
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            ]
+            .iter()
+            .all(|k| p.values.get(*k) == Some(&Value::Bool(true)))
+        });
+        if !all_blocked {
+            v.push(format!("{}: public access not fully blocked", b.address));
+        }
+        let sse = plan
+            .find(
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "bucket",
+                name,
+            )
+            .and_then(|s| {
+                s.values
+                    .pointer("/rule/0/apply_server_side_encryption_by_default/0/sse_algorithm")
+            })
+            .and_then(Value::as_str);
+        if !matches!(sse, Some("AES256" | "aws:kms" | "aws:kms:dsse")) {
+            v.push(format!("{}: no default encryption", b.address));
+        }
+        let ownership = plan
+            .find("aws_s3_bucket_ownership_controls", "bucket", name)
+            .and_then(|o| o.values.pointer("/rule/0/object_ownership"))
+            .and_then(Value::as_str);
+        if ownership != Some("BucketOwnerEnforced") {
+            v.push(format!(
+                "{}: ACLs not disabled (object ownership {ownership:?})",
+                b.address
+            ));
+        }
+    }
+    for acl in plan.of_kind("aws_s3_bucket_acl") {
+        if acl.str("acl").is_some_and(|a| a.starts_with("public")) {
+            v.push(format!("{}: public ACL", acl.address));
+        }
+    }
+    v
+}
+
+/// The single table of DOMAIN.md: PK/SK, GSI1-3, a NEW_AND_OLD_IMAGES stream (the outbox), TTL, PITR, SSE.
+pub fn table_matches_domain(plan: &Plan) -> Vec<String> {
+    let tables: Vec<&Resource> = plan.of_kind("aws_dynamodb_table").collect();
+    let [t] = tables.as_slice() else {
+        return vec![format!(
+            "expected one table (single-table design), found {}",
+            tables.len()
+        )];
+    };
+    let mut v = Vec::new();
+    let at = &t.address;
+    if (t.str("hash_key"), t.str("range_key")) != (Some("PK"), Some("SK")) {
+        v.push(format!("{at}: keys are not PK/SK"));
+    }
+    let mut indexes: Vec<String> = t
+        .values
+        .get("global_secondary_index")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    indexes.sort();
+    if indexes != ["GSI1", "GSI2", "GSI3"] {
+        v.push(format!("{at}: indexes are {indexes:?}, not GSI1-3"));
+    }
+    if t.values.get("stream_enabled") != Some(&Value::Bool(true))
+        || t.str("stream_view_type") != Some("NEW_AND_OLD_IMAGES")
+    {
+        v.push(format!("{at}: no NEW_AND_OLD_IMAGES stream"));
+    }
+    for (block, what) in [
+        ("ttl", "TTL"),
+        ("point_in_time_recovery", "point-in-time recovery"),
+        ("server_side_encryption", "encryption"),
+    ] {
+        if t.block(block).and_then(|b| b.get("enabled")) != Some(&Value::Bool(true)) {
+            v.push(format!("{at}: {what} not enabled"));
+        }
+    }
+    v
+}
+
+/// Every EventBridge target has a dead-letter queue and a retry policy.
+pub fn event_targets_have_dlq_and_retry(plan: &Plan) -> Vec<String> {
+    let targets: Vec<&Resource> = plan.of_kind("aws_cloudwatch_event_target").collect();
+    if targets.is_empty() {
+        return vec!["no event targets at all".into()];
+    }
+    let mut v = Vec::new();
+    for t in targets {
+        if t.block("dead_letter_config")
+            .and_then(|d| d.get("arn"))
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            v.push(format!("{}: no dead-letter queue", t.address));
+        }
+        if t.block("retry_policy").is_none() {
+            v.push(format!("{}: no retry policy", t.address));
+        }
+    }
+    v
+}
+
+/// Resource kinds whose name is unique in an account and region (or, for buckets, globally), with the
+/// attribute holding it: the names two workspaces must never share.
+pub const NAMED_KINDS: &[(&str, &str)] = &[
+    ("aws_sqs_queue", "name"),
+    ("aws_lambda_function", "function_name"),
+    ("aws_sns_topic", "name"),
+    ("aws_dynamodb_table", "name"),
+    ("aws_s3_bucket", "bucket"),
+    ("aws_iam_role", "name"),
+    ("aws_cloudwatch_event_bus", "name"),
+    ("aws_cloudwatch_event_archive", "name"),
+    ("aws_cloudwatch_metric_alarm", "alarm_name"),
+    ("aws_cloudwatch_log_group", "name"),
+    ("aws_cognito_user_pool", "name"),
+    ("aws_apigatewayv2_api", "name"),
+    ("aws_scheduler_schedule_group", "name"),
+];
+
+/// Every resource of [`NAMED_KINDS`] with its name.
+pub fn named_resources(plan: &Plan) -> Vec<(&Resource, &str)> {
+    NAMED_KINDS
+        .iter()
+        .flat_map(|(kind, attribute)| {
+            plan.of_kind(kind)
+                .map(move |r| (r, r.str(attribute).unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// Every named resource carries the project and the workspace (`ecobid-<workspace>…`), so workspaces never
+/// collide. Log groups carry it after their service's path.
+pub fn names_carry_workspace(plan: &Plan, prefix: &str) -> Vec<String> {
+    named_resources(plan)
+        .into_iter()
+        .filter(|(r, name)| {
+            let own = if r.kind == "aws_cloudwatch_log_group" {
+                name.rsplit('/').next().unwrap_or_default()
+            } else {
+                name
+            };
+            !is_prefixed(own, prefix)
+        })
+        .map(|(r, name)| format!("{}: name {name:?} does not start with {prefix}", r.address))
+        .collect()
+}
+
+fn is_prefixed(name: &str, prefix: &str) -> bool {
+    name == prefix
+        || name
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// A string or a list of strings, as IAM and Terraform write them.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,292 @@
+//! Each check passes on a plan that follows the rules and fails, naming the culprit, once one rule is broken.
+
+use serde_json::{json, Value};
+
+use super::*;
+
+const P: &str = "ecobid-t1";
+
+fn resource(kind: &str, name: &str, values: Value) -> Value {
+    json!({ "address": format!("{kind}.{name}"), "mode": "managed", "type": kind, "name": name, "values": values })
+}
+
+/// A small plan that follows every rule: the four queues with their DLQs, workers, a bucket, the table…
+fn good_resources() -> Vec<Value> {
+    let admin = format!("arn:aws:sns:eu-west-1:1:{P}-admin-alerts");
+    let mut rs = vec![resource(
+        "aws_sns_topic",
+        "admin",
+        json!({ "name": format!("{P}-admin-alerts"), "arn": admin }),
+    )];
+    for q in EventQueue::ALL {
+        let (name, dlq) = (format!("{P}-{}", q.key()), format!("{P}-{}-dlq", q.key()));
+        let (arn, dlq_arn) = (
+            format!("arn:aws:sqs:eu-west-1:1:{name}"),
+            format!("arn:aws:sqs:eu-west-1:1:{dlq}"),
+        );
+        let fn_arn = format!("arn:aws:lambda:eu-west-1:1:function:{name}-worker");
+        rs.extend([
+            resource("aws_sqs_queue", &format!("{}_q", q.key()), json!({
+                "name": name, "arn": arn, "url": format!("http://q/{name}"), "sqs_managed_sse_enabled": true,
+                "visibility_timeout_seconds": 180,
+                "redrive_policy": json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5 }).to_string(),
+            })),
+            resource("aws_sqs_queue", &format!("{}_dlq", q.key()), json!({
+                "name": dlq, "arn": dlq_arn, "url": format!("http://q/{dlq}"), "sqs_managed_sse_enabled": true,
+            })),
+            resource("aws_sqs_queue_redrive_allow_policy", q.key(), json!({
+                "queue_url": format!("http://q/{dlq}"),
+                "redrive_allow_policy": json!({ "redrivePermission": "byQueue", "sourceQueueArns": [arn] }).to_string(),
+            })),
+            resource("aws_cloudwatch_metric_alarm", q.key(), json!({
+                "alarm_name": format!("{dlq}-not-empty"), "metric_name": "ApproximateNumberOfMessagesVisible",
+                "dimensions": { "QueueName": dlq }, "threshold": 0, "comparison_operator": "GreaterThanThreshold",
+                "alarm_actions": [admin],
+            })),
+            resource("aws_lambda_function", q.key(), json!({ "function_name": format!("{name}-worker"), "arn": fn_arn, "timeout": 30 })),
+            resource("aws_lambda_event_source_mapping", q.key(), json!({
+                "event_source_arn": arn, "function_name": fn_arn, "function_response_types": ["ReportBatchItemFailures"],
+            })),
+            resource("aws_iam_role_policy", q.key(), json!({
+                "name": format!("{name}-worker-policy"),
+                "policy": json!({ "Version": "2012-10-17", "Statement": [
+                    { "Sid": "Consume", "Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": arn },
+                    { "Sid": "PutTraces", "Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*" },
+                ]}).to_string(),
+            })),
+        ]);
+    }
+    let bucket = format!("{P}-uploads");
+    rs.extend([
+        resource("aws_s3_bucket", "uploads", json!({ "bucket": bucket })),
+        resource("aws_s3_bucket_public_access_block", "uploads", json!({
+            "bucket": bucket, "block_public_acls": true, "block_public_policy": true, "ignore_public_acls": true, "restrict_public_buckets": true,
+        })),
+        resource("aws_s3_bucket_server_side_encryption_configuration", "uploads", json!({
+            "bucket": bucket, "rule": [{ "apply_server_side_encryption_by_default": [{ "sse_algorithm": "AES256" }] }],
+        })),
+        resource("aws_s3_bucket_ownership_controls", "uploads", json!({ "bucket": bucket, "rule": [{ "object_ownership": "BucketOwnerEnforced" }] })),
+        resource("aws_s3_bucket_policy", "uploads", json!({
+            "policy": json!({ "Statement": [{ "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*" }] }).to_string(),
+        })),
+        resource("aws_dynamodb_table", "this", json!({
+            "name": format!("{P}-table"), "hash_key": "PK", "range_key": "SK",
+            "global_secondary_index": [{ "name": "GSI2" }, { "name": "GSI1" }, { "name": "GSI3" }],
+            "stream_enabled": true, "stream_view_type": "NEW_AND_OLD_IMAGES",
+            "ttl": [{ "enabled": true, "attribute_name": "ttl" }], "point_in_time_recovery": [{ "enabled": true }],
+            "server_side_encryption": [{ "enabled": true }],
+        })),
+        resource("aws_cloudwatch_event_target", "t", json!({
+            "dead_letter_config": [{ "arn": "arn:aws:sqs:eu-west-1:1:x" }], "retry_policy": [{ "maximum_retry_attempts": 185 }],
+        })),
+        resource("aws_cloudwatch_log_group", "api", json!({ "name": format!("/aws/lambda/{P}-api") })),
+    ]);
+    rs
+}
+
+/// Splits the resources over the root and a child module, as real plans do.
+fn plan_of(mut resources: Vec<Value>) -> Plan {
+    let child = resources.split_off(resources.len() / 2);
+    let json = json!({ "planned_values": { "root_module": {
+        "resources": resources,
+        "child_modules": [{ "address": "module.m", "resources": child }],
+    }}});
+    Plan::from_json(&json.to_string()).expect("plan")
+}
+
+/// The good plan with `change` applied to the values of the resource at `address`.
+fn with(address: &str, change: impl FnOnce(&mut Value)) -> Plan {
+    let mut rs = good_resources();
+    let r = rs
+        .iter_mut()
+        .find(|r| r["address"] == address)
+        .unwrap_or_else(|| panic!("no {address} in fixture"));
+    change(&mut r["values"]);
+    plan_of(rs)
+}
+
+fn without(address: &str) -> Plan {
+    plan_of(
+        good_resources()
+            .into_iter()
+            .filter(|r| r["address"] != address)
+            .collect(),
+    )
+}
+
+fn assert_flags(violations: Vec<String>, needle: &str) {
+    assert!(
+        violations.iter().any(|v| v.contains(needle)),
+        "expected a violation containing {needle:?}, got {violations:#?}"
+    );
+}
+
+#[test]
+fn a_plan_that_follows_the_rules_passes_every_check() {
+    let plan = plan_of(good_resources());
+    assert_eq!(all(&plan, "t1"), Vec::<String>::new());
+}
+
+#[test]
+fn plan_json_without_planned_values_is_refused() {
+    let err = Plan::from_json("{}").unwrap_err();
+    assert!(err.to_string().contains("planned_values"), "{err}");
+}
+
+#[test]
+fn a_queue_without_its_dlq_is_flagged() {
+    let plan = without("aws_sqs_queue.expiries_dlq");
+    assert_flags(
+        event_queues_have_dlq_and_alarm(&plan, P),
+        "no dead-letter queue ecobid-t1-expiries-dlq",
+    );
+}
+
+#[test]
+fn a_redrive_policy_to_another_queue_is_flagged() {
+    let plan = with("aws_sqs_queue.images_q", |v| {
+        v["redrive_policy"] = json!({ "deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:elsewhere", "maxReceiveCount": 5 }).to_string().into();
+    });
+    assert_flags(
+        event_queues_have_dlq_and_alarm(&plan, P),
+        "does not target ecobid-t1-images-dlq",
+    );
+}
+
+#[test]
+fn a_missing_redrive_allow_policy_is_flagged() {
+    let plan = without("aws_sqs_queue_redrive_allow_policy.notifications");
+    assert_flags(
+        event_queues_have_dlq_and_alarm(&plan, P),
+        "no byQueue redrive-allow policy naming ecobid-t1-notifications",
+    );
+}
+
+#[test]
+fn a_dlq_without_an_alarm_is_flagged() {
+    let plan = with("aws_cloudwatch_metric_alarm.auction-closes", |v| {
+        v["alarm_actions"] = json!([])
+    });
+    assert_flags(
+        event_queues_have_dlq_and_alarm(&plan, P),
+        "ecobid-t1-auction-closes-dlq: no alarm",
+    );
+}
+
+#[test]
+fn an_unencrypted_queue_is_flagged() {
+    let plan = with("aws_sqs_queue.images_dlq", |v| {
+        v["sqs_managed_sse_enabled"] = json!(false)
+    });
+    assert_flags(
+        event_queues_have_dlq_and_alarm(&plan, P),
+        "aws_sqs_queue.images_dlq: not encrypted",
+    );
+}
+
+#[test]
+fn a_mapping_without_partial_batch_failures_is_flagged() {
+    let plan = with("aws_lambda_event_source_mapping.images", |v| {
+        v["function_response_types"] = json!([])
+    });
+    assert_flags(
+        mappings_report_batch_item_failures(&plan),
+        "aws_lambda_event_source_mapping.images",
+    );
+}
+
+#[test]
+fn a_visibility_below_six_timeouts_is_flagged() {
+    let plan = with("aws_lambda_function.expiries", |v| v["timeout"] = json!(31));
+    assert_flags(
+        visibility_covers_function_timeout(&plan),
+        "visibility timeout Some(180.0) s < 6 x timeout Some(31.0) s",
+    );
+}
+
+#[test]
+fn wildcard_actions_are_flagged() {
+    let plan = with("aws_iam_role_policy.images", |v| {
+        v["policy"] = json!({ "Statement": { "Sid": "All", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:eu-west-1:1:table/x" } }).to_string().into();
+    });
+    assert_flags(iam_least_privilege(&plan), "wildcard action dynamodb:*");
+}
+
+#[test]
+fn star_resources_are_flagged_where_an_arn_is_known() {
+    let plan = with("aws_iam_role_policy.images", |v| {
+        v["policy"] = json!({ "Statement": [{ "Sid": "Any", "Effect": "Allow", "Action": ["sqs:SendMessage", "xray:PutTraceSegments"], "Resource": "*" }] }).to_string().into();
+    });
+    assert_flags(
+        iam_least_privilege(&plan),
+        "Resource \"*\" for [\"sqs:SendMessage\"]",
+    );
+}
+
+#[test]
+fn allow_to_anyone_is_flagged_but_deny_to_anyone_is_fine() {
+    let plan = with("aws_s3_bucket_policy.uploads", |v| {
+        v["policy"] = json!({ "Statement": [{ "Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*" }] }).to_string().into();
+    });
+    assert_flags(iam_least_privilege(&plan), "Allow to any principal");
+}
+
+#[test]
+fn a_bucket_with_public_access_is_flagged() {
+    let plan = with("aws_s3_bucket_public_access_block.uploads", |v| {
+        v["restrict_public_buckets"] = json!(false)
+    });
+    assert_flags(
+        buckets_private_and_encrypted(&plan),
+        "public access not fully blocked",
+    );
+}
+
+#[test]
+fn an_unencrypted_bucket_is_flagged() {
+    let plan = without("aws_s3_bucket_server_side_encryption_configuration.uploads");
+    assert_flags(
+        buckets_private_and_encrypted(&plan),
+        "no default encryption",
+    );
+}
+
+#[test]
+fn a_table_without_its_stream_or_an_index_is_flagged() {
+    let plan = with("aws_dynamodb_table.this", |v| {
+        v["stream_view_type"] = json!("KEYS_ONLY");
+        v["global_secondary_index"] = json!([{ "name": "GSI1" }]);
+        v["point_in_time_recovery"] = json!([{ "enabled": false }]);
+    });
+    let found = table_matches_domain(&plan);
+    assert_flags(found.clone(), "no NEW_AND_OLD_IMAGES stream");
+    assert_flags(found.clone(), "not GSI1-3");
+    assert_flags(found, "point-in-time recovery not enabled");
+}
+
+#[test]
+fn an_event_target_without_dlq_is_flagged() {
+    let plan = with("aws_cloudwatch_event_target.t", |v| {
+        v["dead_letter_config"] = json!([])
+    });
+    assert_flags(
+        event_targets_have_dlq_and_retry(&plan),
+        "no dead-letter queue",
+    );
+}
+
+#[test]
+fn a_name_without_the_workspace_is_flagged() {
+    let plan = with("aws_dynamodb_table.this", |v| {
+        v["name"] = json!("ecobid-table")
+    });
+    assert_flags(
+        names_carry_workspace(&plan, P),
+        "\"ecobid-table\" does not start with ecobid-t1",
+    );
+    // A longer workspace name sharing the prefix is another workspace, not this one.
+    let plan = with("aws_dynamodb_table.this", |v| {
+        v["name"] = json!("ecobid-t10-table")
+    });
+    assert_flags(names_carry_workspace(&plan, P), "ecobid-t10-table");
+}

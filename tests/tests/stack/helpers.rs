@@ -1,0 +1,59 @@
+//! What the stack suites share: the stack scripts/test brought up, and its two applied workspaces.
+
+use e2e::plan::Plan;
+use e2e::terraform::Terraform;
+
+/// The stack under test: terraform against the emulator, and the workspaces scripts/test applied.
+pub struct TestStack {
+    pub tf: Terraform,
+    pub workspace_a: String,
+    pub workspace_b: String,
+}
+
+impl TestStack {
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("{name} is not set: run the stack suites through scripts/test")
+            })
+        };
+        Self {
+            tf: Terraform::from_env(),
+            workspace_a: var("ECOBID_WORKSPACE_A"),
+            workspace_b: var("ECOBID_WORKSPACE_B"),
+        }
+    }
+
+    /// Plans `workspace` with the local configuration (+ `extra` arguments): exit code, output and the plan.
+    /// The plan is parsed only when terraform produced one.
+    pub fn plan(&self, workspace: &str, extra: &[&str]) -> (i32, String, Option<Plan>) {
+        let (code, text, file) = self.tf.plan(workspace, &self.tf.local_vars(extra), "check");
+        let plan = (code == 0 || code == 2).then(|| {
+            let json = self.tf.show_json(workspace, &file);
+            Plan::from_json(&json).unwrap_or_else(|e| panic!("{e}"))
+        });
+        let _ = std::fs::remove_file(&file);
+        (code, text, plan)
+    }
+
+    /// Asserts that `workspace` plans no change, and returns that plan (every value known).
+    pub fn plan_no_change(&self, workspace: &str) -> Plan {
+        let (code, text, plan) = self.plan(workspace, &[]);
+        assert_eq!(code, 0, "workspace {workspace}: a plan after apply must be empty (-detailed-exitcode 0), got {code}:\n{text}");
+        plan.expect("plan")
+    }
+
+    /// Resource addresses in `workspace`'s state.
+    pub fn state_list(&self, workspace: &str) -> Vec<String> {
+        let out = self.tf.run(workspace, &["state", "list"]);
+        assert!(
+            out.status.success(),
+            "state list: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}

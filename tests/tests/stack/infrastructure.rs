@@ -1,0 +1,279 @@
+//! The infrastructure as applied: policy of the plan, an empty second plan, workspaces that never touch each
+//! other, every resource in a `dev` plan, and bad configurations failing loudly.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain::queue::EventQueue;
+use e2e::plan::Plan;
+use e2e::policy;
+use infra::config::WorkerConfig;
+use serde_json::Value;
+
+use crate::helpers::TestStack;
+
+/// Names of the resources a workspace owns that must be unique (queues, functions, topics, table, buckets…).
+fn owned_names(plan: &Plan) -> BTreeSet<String> {
+    policy::named_resources(plan)
+        .into_iter()
+        .map(|(_, name)| name.to_owned())
+        .collect()
+}
+
+#[test]
+fn applied_workspace_plans_no_change_and_follows_the_policy() {
+    let stack = TestStack::from_env();
+    let plan = stack.plan_no_change(&stack.workspace_a);
+    let violations = policy::all(&plan, &stack.workspace_a);
+    assert!(
+        violations.is_empty(),
+        "policy violations in workspace {}:\n{}",
+        stack.workspace_a,
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn workers_get_the_queue_policy_terraform_applies() {
+    // GIVEN the applied workspace WHEN each worker's environment is read as the worker runtime reads it
+    // THEN it parses, and its retry policy is the one the queue's redrive policy and mapping were given.
+    let stack = TestStack::from_env();
+    let plan = stack.plan_no_change(&stack.workspace_a);
+    for queue in EventQueue::ALL {
+        let name = format!("ecobid-{}-{}", stack.workspace_a, queue.key());
+        let function = plan
+            .find(
+                "aws_lambda_function",
+                "function_name",
+                &format!("{name}-worker"),
+            )
+            .unwrap_or_else(|| panic!("no worker for {name}"));
+        let vars: BTreeMap<String, String> = function
+            .values
+            .pointer("/environment/0/variables")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cfg = WorkerConfig::from_lookup(|k| vars.get(k).cloned()).unwrap_or_else(|e| {
+            panic!(
+                "{}: the worker would refuse its environment: {e}",
+                function.address
+            )
+        });
+
+        let queue_res = plan.find("aws_sqs_queue", "name", &name).expect("queue");
+        let dlq = plan
+            .find("aws_sqs_queue", "name", &format!("{name}-dlq"))
+            .expect("dlq");
+        let redrive: Value =
+            serde_json::from_str(queue_res.str("redrive_policy").expect("redrive")).expect("json");
+        assert_eq!(
+            Some(f64::from(cfg.policy.max_receive_count())),
+            redrive["maxReceiveCount"].as_f64(),
+            "{name}"
+        );
+        assert_eq!(Some(cfg.queue_url.as_str()), queue_res.str("url"), "{name}");
+        assert_eq!(Some(cfg.dlq_url.as_str()), dlq.str("url"), "{name}");
+        let mapping = plan
+            .of_kind("aws_lambda_event_source_mapping")
+            .find(|m| m.str("event_source_arn") == queue_res.str("arn"))
+            .expect("mapping");
+        assert_eq!(
+            mapping.num("batch_size"),
+            Some(f64::from(cfg.policy.batch_size())),
+            "{name}"
+        );
+        assert_eq!(
+            mapping
+                .values
+                .pointer("/scaling_config/0/maximum_concurrency")
+                .and_then(Value::as_f64),
+            Some(f64::from(cfg.policy.max_concurrency())),
+            "{name}"
+        );
+        // Locally the mappings stay disabled: the local runner plays them (moto would drop the messages).
+        assert_eq!(
+            mapping.values.get("enabled"),
+            Some(&Value::Bool(false)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn two_workspaces_side_by_side_never_touch_each_other() {
+    let stack = TestStack::from_env();
+    let (a, b) = (&stack.workspace_a, &stack.workspace_b);
+
+    // GIVEN both applied THEN each plans no change, each follows the policy with its own names
+    let plan_a = stack.plan_no_change(a);
+    let plan_b = stack.plan_no_change(b);
+    let violations = policy::all(&plan_b, b);
+    assert!(
+        violations.is_empty(),
+        "policy violations in workspace {b}:\n{}",
+        violations.join("\n")
+    );
+
+    // AND they share no resource name
+    let (names_a, names_b) = (owned_names(&plan_a), owned_names(&plan_b));
+    for own in [
+        format!("ecobid-{a}-table"),
+        format!("ecobid-{a}-images-dlq"),
+        format!("ecobid-{a}-uploads"),
+    ] {
+        assert!(
+            names_a.contains(&own),
+            "workspace {a} has no {own}: {names_a:?}"
+        );
+    }
+    let shared: Vec<&String> = names_a.intersection(&names_b).collect();
+    assert!(
+        shared.is_empty(),
+        "workspaces {a} and {b} share resource names: {shared:?}"
+    );
+
+    // WHEN b is destroyed
+    let out = stack.tf.run(
+        b,
+        &[
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-var-file=env/local.tfvars",
+            &format!("-var=aws_endpoint_url={}", stack.tf.endpoint),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "destroy {b}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stack.state_list(b).is_empty(),
+        "workspace {b} still has resources after destroy"
+    );
+
+    // THEN a is untouched: its plan (which refreshes every resource from the emulator) is still empty
+    let after = stack.plan_no_change(a);
+    assert_eq!(
+        owned_names(&after),
+        names_a,
+        "workspace {a} changed when {b} was destroyed"
+    );
+}
+
+#[test]
+fn dev_plan_shows_every_resource() {
+    // The dev workspace's own variables, with the provider pointed at the emulator (nothing is applied).
+    let stack = TestStack::from_env();
+    stack.tf.ensure_workspace("dev");
+    let vars = [
+        "-var-file=env/dev.tfvars".to_owned(),
+        format!("-var=aws_endpoint_url={}", stack.tf.endpoint),
+    ];
+    let (code, text, file) = stack.tf.plan("dev", &vars, "inventory");
+    assert_eq!(
+        code, 2,
+        "a fresh dev plan must propose changes (exit 2), got {code}:\n{text}"
+    );
+    let plan = Plan::from_json(&stack.tf.show_json("dev", &file)).expect("plan");
+    let _ = std::fs::remove_file(&file);
+
+    let expected: &[(&str, usize)] = &[
+        // queue: four event queues + their DLQs + the bus's DLQ, redrive-allow policies, DLQ alarms
+        ("aws_sqs_queue", 9),
+        ("aws_sqs_queue_redrive_allow_policy", 4),
+        ("aws_sqs_queue_policy", 5),
+        ("aws_cloudwatch_metric_alarm", 5),
+        // worker: four workers + stream publisher + API, each with role, policy, log group
+        ("aws_lambda_function", 6),
+        ("aws_iam_role_policy", 7),
+        ("aws_cloudwatch_log_group", 7),
+        ("aws_lambda_event_source_mapping", 5),
+        // http_api
+        ("aws_apigatewayv2_api", 1),
+        ("aws_apigatewayv2_authorizer", 1),
+        ("aws_apigatewayv2_integration", 1),
+        ("aws_apigatewayv2_route", 19),
+        ("aws_apigatewayv2_stage", 1),
+        ("aws_cognito_user_pool", 1),
+        ("aws_cognito_user_pool_client", 1),
+        ("aws_lambda_permission", 1),
+        // event_bus: one rule per routed event type
+        ("aws_cloudwatch_event_bus", 1),
+        ("aws_cloudwatch_event_rule", 12),
+        ("aws_cloudwatch_event_target", 14),
+        ("aws_cloudwatch_event_archive", 1),
+        // storage
+        ("aws_dynamodb_table", 1),
+        ("aws_s3_bucket", 2),
+        ("aws_s3_bucket_public_access_block", 2),
+        ("aws_s3_bucket_server_side_encryption_configuration", 2),
+        ("aws_s3_bucket_lifecycle_configuration", 2),
+        ("aws_s3_bucket_notification", 1),
+        // notifications
+        ("aws_sns_topic", 3),
+        // scheduler (+ the six function roles)
+        ("aws_scheduler_schedule_group", 1),
+        ("aws_iam_role", 7),
+    ];
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|(kind, n)| plan.count(kind) != *n)
+        .map(|(kind, n)| format!("{kind}: expected {n}, planned {}", plan.count(kind)))
+        .collect();
+    assert!(wrong.is_empty(), "dev plan:\n{}", wrong.join("\n"));
+    let misnamed = policy::names_carry_workspace(&plan, "ecobid-dev");
+    assert!(misnamed.is_empty(), "{}", misnamed.join("\n"));
+    assert!(plan
+        .find("aws_sqs_queue", "name", "ecobid-dev-auction-closes-dlq")
+        .is_some());
+}
+
+#[test]
+fn a_worker_timeout_above_visibility_over_six_fails_the_plan_naming_both_numbers() {
+    let stack = TestStack::from_env();
+    let queues = r#"-var=queues={ images = { function_timeout_seconds = 120, visibility_timeout_seconds = 360 }, notifications = {}, expiries = {}, "auction-closes" = {} }"#;
+    let (code, text, _) = stack.plan(&stack.workspace_a, &[queues]);
+    assert_eq!(code, 1, "the plan must fail, got exit {code}:\n{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "Queue visibility timeout (360 s) must be at least 6 x the timeout of function"
+        ) && flat.contains("(120 s, so >= 720 s)"),
+        "the error must name both numbers:\n{text}"
+    );
+}
+
+#[test]
+fn bad_variables_are_refused_with_what_is_wrong() {
+    let stack = TestStack::from_env();
+    let cases: &[(&str, &str)] = &[
+        (
+            "-var=lambda_architecture=sparc",
+            "lambda_architecture must be \"x86_64\" or \"arm64\"",
+        ),
+        (
+            r#"-var=queues={ images = {} }"#,
+            "queues must configure exactly: images, notifications, expiries, auction-closes",
+        ),
+        (
+            r#"-var=queues={ images = { backoff_base_seconds = 600 }, notifications = {}, expiries = {}, "auction-closes" = {} }"#,
+            "1 <= backoff_base_seconds <= backoff_max_seconds",
+        ),
+    ];
+    for (arg, message) in cases {
+        let (code, text, _) = stack.plan(&stack.workspace_a, &[arg]);
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            code == 1 && flat.contains(message),
+            "{arg}: expected exit 1 and {message:?}, got {code}:\n{text}"
+        );
+    }
+}

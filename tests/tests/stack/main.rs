@@ -1,0 +1,5 @@
+//! Suites against the real local stack (moto server + terraform apply), run by scripts/test, which brings the
+//! stack up, applies two workspaces side by side and exports where they are.
+
+mod helpers;
+mod infrastructure;
