@@ -6,6 +6,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// A variable scripts/test sets for the stack suites; panics naming it when missing (they never skip silently).
+pub fn required_env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the stack suites through scripts/test"))
+}
+
 /// The root module, initialised against one emulator.
 #[derive(Debug, Clone)]
 pub struct Terraform {
@@ -17,15 +23,10 @@ impl Terraform {
     /// From the environment scripts/test sets (ECOBID_TF_DIR, AWS_ENDPOINT_URL, TF_DATA_DIR, TF_CLI_CONFIG_FILE).
     /// Panics with what is missing: these suites never skip silently.
     pub fn from_env() -> Self {
-        let var = |name: &str| {
-            std::env::var(name).unwrap_or_else(|_| {
-                panic!("{name} is not set: run the stack suites through scripts/test")
-            })
-        };
-        var("TF_DATA_DIR");
+        required_env("TF_DATA_DIR");
         Self {
-            dir: PathBuf::from(var("ECOBID_TF_DIR")),
-            endpoint: var("AWS_ENDPOINT_URL"),
+            dir: PathBuf::from(required_env("ECOBID_TF_DIR")),
+            endpoint: required_env("AWS_ENDPOINT_URL"),
         }
     }
 

@@ -1,7 +1,7 @@
 //! What the stack suites share: the stack scripts/test brought up, and its two applied workspaces.
 
 use e2e::plan::Plan;
-use e2e::terraform::Terraform;
+use e2e::terraform::{required_env, Terraform};
 
 /// The stack under test: terraform against the emulator, and the workspaces scripts/test applied.
 pub struct TestStack {
@@ -12,15 +12,10 @@ pub struct TestStack {
 
 impl TestStack {
     pub fn from_env() -> Self {
-        let var = |name: &str| {
-            std::env::var(name).unwrap_or_else(|_| {
-                panic!("{name} is not set: run the stack suites through scripts/test")
-            })
-        };
         Self {
             tf: Terraform::from_env(),
-            workspace_a: var("ECOBID_WORKSPACE_A"),
-            workspace_b: var("ECOBID_WORKSPACE_B"),
+            workspace_a: required_env("ECOBID_WORKSPACE_A"),
+            workspace_b: required_env("ECOBID_WORKSPACE_B"),
         }
     }
 
