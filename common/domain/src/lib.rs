@@ -3,4 +3,6 @@
 //! This crate never sees the AWS SDK, Lambda or HTTP types: the crate boundary makes the compiler enforce
 //! that (`cargo tree -p domain` lists no `aws-*`). Adapters live in `infra`.
 
+pub mod event;
+mod events;
 pub mod queue;
