@@ -1,0 +1,327 @@
+//! The worker runtime every SQS worker runs on (STYLE.md §3, §4, §9): it takes the batch Lambda delivers,
+//! handles each message on its own and answers with exactly the messages that must come back.
+//!
+//! - Each body is parsed separately: one bad message never fails the batch.
+//! - Messages run with bounded concurrency, each in a span carrying `message_id`, the event `id` and the
+//!   `correlation_id` (from the body, or the `correlationId` message attribute).
+//! - Transient failure (or a panic in the handler): the message is reported failed **and** hidden for the
+//!   next backoff step ([`crate::backoff`]) computed from its receive count; after `maxReceiveCount`
+//!   receives, SQS's redrive policy moves it to the DLQ.
+//! - Permanent failure (bad body, unknown version, a rule that will never pass): the original body and
+//!   attributes go to the queue's DLQ with `error.kind`, `error.message` and `failed.at`, then the message is
+//!   acknowledged: no retry is burned. If that send fails, the message is reported failed instead, so nothing
+//!   is lost.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+use domain::event::Envelope;
+use domain::queue::QueuePolicy;
+use futures::{FutureExt, StreamExt};
+use tracing::{error, info, warn, Instrument};
+
+use crate::aws_error::{classify, Retry};
+use crate::backoff::visibility_after;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The message attribute carrying the correlation id alongside a message.
+pub const CORRELATION_ATTRIBUTE: &str = "correlationId";
+/// Default number of messages of one batch handled at once.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+
+/// How handling one message failed, and so what happens to it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The message cannot be read: permanent.
+    #[error("invalid message: {0}")]
+    Invalid(String),
+    /// A business rule refused it and always will: permanent.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Worth another try later (throttling, timeouts, a dependency down).
+    #[error("transient: {0}")]
+    Transient(#[source] BoxError),
+    /// Will fail the same way every time.
+    #[error("permanent: {0}")]
+    Permanent(#[source] BoxError),
+}
+
+impl ProcessError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+
+    /// The `error.kind` attribute of a dead letter.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_message",
+            Self::Rejected(_) => "rejected",
+            Self::Transient(_) => "transient",
+            Self::Permanent(_) => "permanent",
+        }
+    }
+}
+
+impl<E> From<SdkError<E, HttpResponse>> for ProcessError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        match classify(&err) {
+            Retry::Transient => Self::Transient(Box::new(err)),
+            Retry::Permanent => Self::Permanent(Box::new(err)),
+        }
+    }
+}
+
+/// A message body the runtime can parse before calling the handler.
+pub trait Body: Sized + Send {
+    /// Parses the body; the error (permanent) names what is wrong.
+    fn parse(text: &str) -> Result<Self, String>;
+
+    /// The event id, for the span and the dead letter.
+    fn event_id(&self) -> Option<String> {
+        None
+    }
+
+    /// The correlation id carried in the body, if any.
+    fn correlation_id(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Body for Envelope {
+    fn parse(text: &str) -> Result<Self, String> {
+        Envelope::parse(text).map_err(|e| e.to_string())
+    }
+
+    fn event_id(&self) -> Option<String> {
+        Some(self.id.to_string())
+    }
+
+    fn correlation_id(&self) -> Option<String> {
+        Some(self.correlation_id.to_string())
+    }
+}
+
+/// One parsed message, as a handler sees it.
+#[derive(Debug)]
+pub struct Message<B> {
+    pub message_id: String,
+    /// SQS's `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
+    pub correlation_id: Option<String>,
+    pub body: B,
+}
+
+/// A message given up on, for the queue's DLQ.
+#[derive(Debug)]
+pub struct DeadLetter<'a> {
+    pub message: &'a SqsMessage,
+    pub error_kind: &'static str,
+    pub error_message: String,
+    pub failed_at: DateTime<Utc>,
+}
+
+/// What the runtime asks of the queue (the SQS adapter in AWS, a fake in tests).
+pub trait QueueOps: Send + Sync {
+    /// Hides a received message for `timeout` from now.
+    fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), ProcessError>> + Send;
+
+    /// Sends the original body and attributes to the DLQ, with the error attributes.
+    fn dead_letter(
+        &self,
+        letter: DeadLetter<'_>,
+    ) -> impl Future<Output = Result<(), ProcessError>> + Send;
+}
+
+/// The runtime of one worker: its queue and the queue's policy.
+#[derive(Debug, Clone)]
+pub struct Runtime<Q> {
+    queue: Q,
+    policy: QueuePolicy,
+    concurrency: usize,
+}
+
+impl<Q: QueueOps> Runtime<Q> {
+    pub fn new(queue: Q, policy: QueuePolicy) -> Self {
+        Self {
+            queue,
+            policy,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// Messages of one batch handled at once (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Handles every message of the batch and returns the ids of those that must come back.
+    pub async fn process<B, H, Fut>(&self, event: SqsEvent, handler: H) -> SqsBatchResponse
+    where
+        B: Body,
+        H: Fn(Message<B>) -> Fut,
+        Fut: Future<Output = Result<(), ProcessError>> + Send,
+    {
+        let handler = &handler;
+        let failed: Vec<String> = futures::stream::iter(event.records.iter())
+            .map(|message| self.one(message, handler))
+            .buffer_unordered(self.concurrency)
+            .filter_map(|failed| async move { failed })
+            .collect()
+            .await;
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failed
+            .into_iter()
+            .map(|id| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+            .collect();
+        response
+    }
+
+    /// Handles one message; returns its id when it must come back.
+    async fn one<B, H, Fut>(&self, message: &SqsMessage, handler: &H) -> Option<String>
+    where
+        B: Body,
+        H: Fn(Message<B>) -> Fut,
+        Fut: Future<Output = Result<(), ProcessError>> + Send,
+    {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        let receive_count = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let attribute_correlation = message
+            .message_attributes
+            .get(CORRELATION_ATTRIBUTE)
+            .and_then(|a| a.string_value.clone());
+        let span = tracing::info_span!(
+            "message",
+            message_id = %message_id,
+            receive_count,
+            event_id = tracing::field::Empty,
+            correlation_id = tracing::field::Empty,
+        );
+        if let Some(c) = &attribute_correlation {
+            span.record("correlation_id", c.as_str());
+        }
+
+        async {
+            let outcome = match B::parse(message.body.as_deref().unwrap_or_default()) {
+                Err(reason) => Err(ProcessError::Invalid(reason)),
+                Ok(body) => {
+                    if let Some(id) = body.event_id() {
+                        tracing::Span::current().record("event_id", id.as_str());
+                    }
+                    let correlation_id = body.correlation_id().or(attribute_correlation);
+                    if let Some(c) = &correlation_id {
+                        tracing::Span::current().record("correlation_id", c.as_str());
+                    }
+                    let handled = handler(Message {
+                        message_id: message_id.clone(),
+                        receive_count,
+                        correlation_id,
+                        body,
+                    });
+                    AssertUnwindSafe(handled)
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|panic| {
+                            let what = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| (*s).to_owned())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic payload".into());
+                            Err(ProcessError::Transient(
+                                format!("handler panicked: {what}").into(),
+                            ))
+                        })
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    info!("message processed");
+                    None
+                }
+                Err(e) if e.is_retryable() => {
+                    self.retry_later(message, &message_id, receive_count, &e)
+                        .await
+                }
+                Err(e) => self.give_up(message, &message_id, &e).await,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn retry_later(
+        &self,
+        message: &SqsMessage,
+        message_id: &str,
+        receive_count: u32,
+        e: &ProcessError,
+    ) -> Option<String> {
+        let delay = visibility_after(&self.policy, receive_count);
+        warn!(
+            error.message = %e,
+            error.cause_chain = ?e,
+            retryable = true,
+            backoff_seconds = delay.as_secs(),
+            max_receive_count = self.policy.max_receive_count(),
+            "message failed transiently; retried after backoff"
+        );
+        if let Some(receipt_handle) = &message.receipt_handle {
+            if let Err(err) = self.queue.change_visibility(receipt_handle, delay).await {
+                // It still comes back, after the queue's own visibility timeout.
+                warn!(error.message = %err, "could not set the backoff visibility");
+            }
+        }
+        Some(message_id.to_owned())
+    }
+
+    async fn give_up(
+        &self,
+        message: &SqsMessage,
+        message_id: &str,
+        e: &ProcessError,
+    ) -> Option<String> {
+        error!(error.message = %e, error.cause_chain = ?e, error.kind = e.kind(), retryable = false, "message failed permanently; sent to the DLQ");
+        let letter = DeadLetter {
+            message,
+            error_kind: e.kind(),
+            error_message: e.to_string(),
+            failed_at: Utc::now(),
+        };
+        match self.queue.dead_letter(letter).await {
+            Ok(()) => None,
+            Err(err) => {
+                error!(error.message = %err, "could not send to the DLQ; the message stays in its queue");
+                Some(message_id.to_owned())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,344 @@
+//! The runtime against a recording fake queue: exact batch responses for mixed outcomes, backoff on
+//! transient failures, dead letters for permanent ones, panics isolated, bounded concurrency.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use aws_lambda_events::event::sqs::SqsMessageAttribute;
+use domain::event::{CorrelationId, DomainEvent, ItemExpired};
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Call {
+    Visibility {
+        receipt_handle: String,
+        seconds: u64,
+    },
+    DeadLetter {
+        message_id: String,
+        kind: &'static str,
+        error: String,
+    },
+}
+
+#[derive(Default)]
+struct FakeQueue {
+    calls: Mutex<Vec<Call>>,
+    dead_letters_fail: bool,
+}
+
+impl FakeQueue {
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().expect("lock").clone()
+    }
+}
+
+impl QueueOps for FakeQueue {
+    async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        timeout: Duration,
+    ) -> Result<(), ProcessError> {
+        self.calls.lock().expect("lock").push(Call::Visibility {
+            receipt_handle: receipt_handle.into(),
+            seconds: timeout.as_secs(),
+        });
+        Ok(())
+    }
+
+    async fn dead_letter(&self, letter: DeadLetter<'_>) -> Result<(), ProcessError> {
+        if self.dead_letters_fail {
+            return Err(ProcessError::Transient("DLQ unavailable".into()));
+        }
+        self.calls.lock().expect("lock").push(Call::DeadLetter {
+            message_id: letter.message.message_id.clone().unwrap_or_default(),
+            kind: letter.error_kind,
+            error: letter.error_message,
+        });
+        Ok(())
+    }
+}
+
+fn policy() -> QueuePolicy {
+    QueuePolicy::new(5, Duration::from_secs(2), Duration::from_secs(300), 10, 2).expect("policy")
+}
+
+/// An envelope whose item id tells the test handler what to do.
+fn envelope_body(action: &str) -> String {
+    let event: DomainEvent = ItemExpired {
+        item_id: action.into(),
+        seller_id: "u1".into(),
+    }
+    .into();
+    Envelope::new(event, CorrelationId::random(), Utc::now()).to_json_string()
+}
+
+fn message(id: &str, body: &str, receive_count: u32) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.into());
+    m.receipt_handle = Some(format!("rh-{id}"));
+    m.body = Some(body.into());
+    m.attributes = HashMap::from([(
+        "ApproximateReceiveCount".to_owned(),
+        receive_count.to_string(),
+    )]);
+    m
+}
+
+fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
+    let mut e = SqsEvent::default();
+    e.records = messages;
+    e
+}
+
+async fn act(m: Message<Envelope>) -> Result<(), ProcessError> {
+    let DomainEvent::ItemExpired(e) = m.body.event else {
+        return Err(ProcessError::Invalid("unexpected event".into()));
+    };
+    match e.item_id.as_str() {
+        "ok" => Ok(()),
+        "transient" => Err(ProcessError::Transient("table throttled".into())),
+        "reject" => Err(ProcessError::Rejected("item already sold".into())),
+        "panic" => panic!("handler bug"),
+        other => Err(ProcessError::Invalid(format!("unknown action {other}"))),
+    }
+}
+
+fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
+    let mut ids: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn mixed_batch_reports_exactly_the_messages_that_must_come_back() {
+    // GIVEN a batch with every kind of outcome
+    let runtime = Runtime::new(FakeQueue::default(), policy());
+    let event = batch(vec![
+        message("m1-ok", &envelope_body("ok"), 1),
+        message("m2-garbage", "garbage{", 1),
+        message("m3-transient", &envelope_body("transient"), 3),
+        message("m4-reject", &envelope_body("reject"), 1),
+        message("m5-panic", &envelope_body("panic"), 1),
+        message("m6-ok", &envelope_body("ok"), 2),
+        message(
+            "m7-version",
+            &envelope_body("ok").replace("\"version\":\"1\"", "\"version\":\"9\""),
+            1,
+        ),
+    ]);
+    // WHEN processed
+    let response = runtime.process(event, act).await;
+    // THEN only the transient failure and the panic come back
+    assert_eq!(failed_ids(&response), ["m3-transient", "m5-panic"]);
+    let calls = runtime.queue().calls();
+    // AND each of those is hidden for its backoff step (receive 3: [8, 16] s; receive 1: [2, 4] s)
+    let visibility: HashMap<String, u64> = calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::Visibility {
+                receipt_handle,
+                seconds,
+            } => Some((receipt_handle.clone(), *seconds)),
+            Call::DeadLetter { .. } => None,
+        })
+        .collect();
+    assert_eq!(visibility.len(), 2, "{calls:?}");
+    assert!(
+        (8..=16).contains(&visibility["rh-m3-transient"]),
+        "{visibility:?}"
+    );
+    assert!(
+        (2..=4).contains(&visibility["rh-m5-panic"]),
+        "{visibility:?}"
+    );
+    // AND the permanent ones went to the DLQ with their kind and reason, and are acknowledged
+    let mut dead: Vec<(String, &str, String)> = calls
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::DeadLetter {
+                message_id,
+                kind,
+                error,
+            } => Some((message_id, kind, error)),
+            Call::Visibility { .. } => None,
+        })
+        .collect();
+    dead.sort();
+    assert_eq!(dead.len(), 3, "{dead:?}");
+    assert_eq!(
+        (dead[0].0.as_str(), dead[0].1),
+        ("m2-garbage", "invalid_message")
+    );
+    assert!(
+        dead[0].2.starts_with("invalid message: not JSON"),
+        "{}",
+        dead[0].2
+    );
+    assert_eq!(
+        (dead[1].0.as_str(), dead[1].1, dead[1].2.as_str()),
+        ("m4-reject", "rejected", "rejected: item already sold")
+    );
+    assert_eq!(
+        (dead[2].0.as_str(), dead[2].1),
+        ("m7-version", "invalid_message")
+    );
+    assert!(
+        dead[2].2.contains("unknown envelope version \"9\""),
+        "{}",
+        dead[2].2
+    );
+}
+
+#[tokio::test]
+async fn a_batch_that_all_succeeds_reports_nothing_and_touches_nothing() {
+    let runtime = Runtime::new(FakeQueue::default(), policy());
+    let event = batch(
+        (0..10)
+            .map(|i| message(&format!("m{i}"), &envelope_body("ok"), 1))
+            .collect(),
+    );
+    let response = runtime.process(event, act).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(runtime.queue().calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_failure_whose_dead_letter_cannot_be_sent_is_kept() {
+    // Nothing is acknowledged before its effect is durable: no DLQ copy, no ack.
+    let runtime = Runtime::new(
+        FakeQueue {
+            dead_letters_fail: true,
+            ..FakeQueue::default()
+        },
+        policy(),
+    );
+    let response = runtime
+        .process(
+            batch(vec![
+                message("m1", "garbage{", 1),
+                message("m2", &envelope_body("ok"), 1),
+            ]),
+            act,
+        )
+        .await;
+    assert_eq!(failed_ids(&response), ["m1"]);
+}
+
+#[tokio::test]
+async fn messages_run_concurrently_up_to_the_bound() {
+    let in_flight = AtomicUsize::new(0);
+    let peak = AtomicUsize::new(0);
+    let runtime = Runtime::new(FakeQueue::default(), policy()).with_concurrency(3);
+    let event = batch(
+        (0..10)
+            .map(|i| message(&format!("m{i}"), &envelope_body("ok"), 1))
+            .collect(),
+    );
+    let response = runtime
+        .process(event, |_m: Message<Envelope>| async {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "at most 3 at once, and 3 were reached"
+    );
+}
+
+/// A body without ids of its own (e.g. an S3 notification): the correlation id comes from the attribute.
+struct Plain(String);
+
+impl Body for Plain {
+    fn parse(text: &str) -> Result<Self, String> {
+        Ok(Plain(text.to_owned()))
+    }
+}
+
+#[tokio::test]
+async fn the_correlation_id_comes_from_the_body_or_else_the_message_attribute() {
+    let runtime = Runtime::new(FakeQueue::default(), policy());
+    let mut with_attribute = message("m1", "hello", 1);
+    let mut attribute = SqsMessageAttribute::default();
+    attribute.string_value = Some("c-123".into());
+    attribute.data_type = Some("String".into());
+    with_attribute
+        .message_attributes
+        .insert(CORRELATION_ATTRIBUTE.into(), attribute);
+    let seen = Mutex::new(Vec::new());
+    runtime
+        .process(
+            batch(vec![with_attribute, message("m2", "bye", 1)]),
+            |m: Message<Plain>| {
+                seen.lock()
+                    .expect("lock")
+                    .push((m.body.0, m.correlation_id));
+                async { Ok(()) }
+            },
+        )
+        .await;
+    let mut seen = seen.into_inner().expect("lock");
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("bye".to_owned(), None),
+            ("hello".to_owned(), Some("c-123".to_owned()))
+        ]
+    );
+
+    let correlation = CorrelationId::random();
+    let body = Envelope::new(
+        ItemExpired {
+            item_id: "ok".into(),
+            seller_id: "u".into(),
+        }
+        .into(),
+        correlation,
+        Utc::now(),
+    );
+    let got = Mutex::new(None);
+    runtime
+        .process(
+            batch(vec![message("m3", &body.to_json_string(), 1)]),
+            |m: Message<Envelope>| {
+                *got.lock().expect("lock") = m.correlation_id;
+                async { Ok(()) }
+            },
+        )
+        .await;
+    assert_eq!(
+        got.into_inner().expect("lock"),
+        Some(correlation.to_string())
+    );
+}
+
+#[test]
+fn sdk_errors_become_transient_or_permanent() {
+    use aws_sdk_sqs::operation::send_message::SendMessageError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    let service = |code: &str| {
+        let err = SendMessageError::generic(ErrorMetadata::builder().code(code).build());
+        let raw = HttpResponse::new(StatusCode::try_from(400).expect("status"), SdkBody::empty());
+        ProcessError::from(SdkError::service_error(err, raw))
+    };
+    assert!(service("ThrottlingException").is_retryable());
+    let permanent = service("InvalidParameterValue");
+    assert!(!permanent.is_retryable());
+    assert_eq!(permanent.kind(), "permanent");
+}
