@@ -4,5 +4,6 @@
 pub mod aws_error;
 pub mod backoff;
 pub mod config;
+pub mod idempotency;
 pub mod runtime;
 pub mod sqs;
