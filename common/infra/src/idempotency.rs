@@ -129,27 +129,28 @@ impl Idempotency {
             .send()
             .await;
         if let Err(err) = claim {
-            return match refused_claim(&err) {
-                Some(existing) => match decide(
-                    existing.as_ref().map(|(s, u)| (s.as_str(), *u)),
-                    epoch,
-                ) {
-                    Decision::AlreadyDone => {
-                        info!(handler, event_id, "event already handled; skipped");
-                        Ok(Outcome::Skipped)
-                    }
-                    Decision::InProgressElsewhere { until } => Err(ProcessError::Transient(
-                        format!(
-                            "event {event_id} is being handled by another delivery until {until}"
-                        )
-                        .into(),
-                    )),
-                    // The condition failed on a record that has since gone: try again later.
-                    Decision::Run => Err(ProcessError::Transient(
-                        format!("claim on event {event_id} lost a race").into(),
-                    )),
-                },
-                None => Err(ProcessError::from(err)),
+            let Some(existing) = refused_claim(&err) else {
+                return Err(ProcessError::from(err));
+            };
+            let existing = existing
+                .as_ref()
+                .map(|(status, until)| (status.as_str(), *until));
+            return match decide(existing, epoch) {
+                Decision::AlreadyDone => {
+                    info!(handler, event_id, "event already handled; skipped");
+                    Ok(Outcome::Skipped)
+                }
+                Decision::InProgressElsewhere { until } => {
+                    let reason = format!(
+                        "event {event_id} is being handled by another delivery until {until}"
+                    );
+                    Err(ProcessError::Transient(reason.into()))
+                }
+                // The condition failed on a record that has since gone: try again later.
+                Decision::Run => {
+                    let reason = format!("claim on event {event_id} lost a race");
+                    Err(ProcessError::Transient(reason.into()))
+                }
             };
         }
 
