@@ -58,6 +58,12 @@ locals {
   sns_endpoints_arn = "arn:${local.partition}:sns:${local.region}:${local.account_id}:endpoint/*"
   table_read_write  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
   schedule_actions  = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
+  # Workers that schedule one-time Scheduler deliveries to their own queue (expiries, auction closes).
+  scheduling_worker_statements = [
+    { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems"]), resources = local.table_resources },
+    { sid = "Schedules", actions = local.schedule_actions, resources = [local.schedules_arn] },
+    { sid = "PassSchedulerRole", actions = ["iam:PassRole"], resources = [module.scheduler.role_arn] },
+  ]
   scheduler_env = {
     SCHEDULE_GROUP           = module.scheduler.schedule_group_name
     SCHEDULER_ROLE_ARN       = module.scheduler.role_arn
@@ -94,20 +100,12 @@ locals {
     }
     expiries = {
       description = "Schedules and carries out reservation and listing expiries (expiries queue)."
-      statements = [
-        { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems"]), resources = local.table_resources },
-        { sid = "Schedules", actions = local.schedule_actions, resources = [local.schedules_arn] },
-        { sid = "PassSchedulerRole", actions = ["iam:PassRole"], resources = [module.scheduler.role_arn] },
-      ]
+      statements  = local.scheduling_worker_statements
       environment = local.scheduler_env
     }
     "auction-closes" = {
       description = "Schedules and carries out auction closes (auction-closes queue)."
-      statements = [
-        { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems"]), resources = local.table_resources },
-        { sid = "Schedules", actions = local.schedule_actions, resources = [local.schedules_arn] },
-        { sid = "PassSchedulerRole", actions = ["iam:PassRole"], resources = [module.scheduler.role_arn] },
-      ]
+      statements  = local.scheduling_worker_statements
       environment = local.scheduler_env
     }
   }

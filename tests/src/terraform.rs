@@ -30,23 +30,29 @@ impl Terraform {
         }
     }
 
-    /// `terraform <args>` in `workspace`.
-    pub fn run(&self, workspace: &str, args: &[&str]) -> Output {
-        Command::new("terraform")
+    /// `terraform -chdir=<root module> <args>`, unattended.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("terraform");
+        command
             .arg(format!("-chdir={}", self.dir.display()))
             .args(args)
-            .env("TF_WORKSPACE", workspace)
             .env("TF_IN_AUTOMATION", "1")
-            .env("NO_COLOR", "1")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// `terraform <args>` in `workspace`.
+    pub fn run(&self, workspace: &str, args: &[&str]) -> Output {
+        self.command(args)
+            .env("TF_WORKSPACE", workspace)
             .output()
             .expect("terraform runs")
     }
 
     /// Creates `workspace` in the backend unless it exists.
     pub fn ensure_workspace(&self, workspace: &str) {
-        let out = Command::new("terraform")
-            .arg(format!("-chdir={}", self.dir.display()))
-            .args(["workspace", "new", "-no-color", workspace])
+        let out = self
+            .command(&["workspace", "new", "-no-color", workspace])
             .env_remove("TF_WORKSPACE")
             .output()
             .expect("terraform runs");
