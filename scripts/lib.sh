@@ -90,9 +90,46 @@ EOF
   die "moto did not answer on port $port within 10 s (see $dir/moto.log)"
 }
 
+# start_runner NAME [API_PORT]: run the local runner (ecobid-runner) for stack NAME in the background: the
+# functions Terraform applied in workspace NAME, their mappings, HTTP API and schedules. Waits until it serves.
+start_runner() {
+  local name="$1" api_port="${2:-0}" dir target_dir
+  dir="$(stack_dir "$name")"
+  stop_runner "$name"
+  target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+  build_runner
+  rm -f "$dir/runner/runner.json"
+  "$target_dir/debug/ecobid-runner" serve --endpoint "$AWS_ENDPOINT_URL" --region "$LOCAL_REGION" \
+    --prefix "ecobid-$name-" --code-dir "$ROOT/dist/lambda" --work-dir "$dir/runner" --api-port "$api_port" \
+    >"$dir/runner.log" 2>&1 &
+  echo $! >"$dir/runner.pid"
+  for _ in $(seq 1 100); do
+    [ -f "$dir/runner/runner.json" ] && return 0
+    kill -0 "$(cat "$dir/runner.pid")" 2>/dev/null || { tail -20 "$dir/runner.log" >&2; die "the local runner exited (log: $dir/runner.log)"; }
+    sleep 0.2
+  done
+  die "the local runner did not start within 20 s (log: $dir/runner.log)"
+}
+
+# The runner's binary, built with the workspace's feature set (so the build is shared with the other binaries).
+build_runner() {
+  cargo build --quiet --locked --workspace --bins --manifest-path "$ROOT/Cargo.toml"
+}
+
+stop_runner() {
+  local pidfile
+  pidfile="$(stack_dir "$1")/runner.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
 stop_moto() {
   local dir
   dir="$(stack_dir "$1")"
+  stop_runner "$1"
   if moto_running "$dir"; then
     local pid
     pid="$(cat "$dir/moto.pid")"

@@ -16,6 +16,13 @@ behaviour, and `test_moto_patches.py` checks each against a real moto server ove
    returns it, so every plan wanted to set it again. Patched: kept and returned as Lambda does, defaulting to
    the Text format and the /aws/lambda/<name> group. The local runner reads it to give functions
    AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL as Lambda would.
+5. A DynamoDB stream with an event-source mapping loses its records: on every write moto "invokes" the mapped
+   function (it cannot run it here) and then clears the shard, even when the mapping is disabled, so
+   GetRecords never sees a record and the local runner's stream mapping gets nothing. (SQS mappings already
+   skip disabled ones.) Patched: disabled mappings are skipped, so the records stay in the shard for readers.
+6. EventBridge ignores a target's `InputPath`: an SQS target with `InputPath = "$.detail"` gets the whole event
+   instead of its detail (our rules deliver the envelope, which is the detail). Patched: a target with an
+   `InputPath` of the form `$`, `$.a` or `$.a.b` gets that part of the event, as JSON; other targets as before.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import json
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.dynamodb.models import table as table_models
+from moto.events import models as events_models
 from moto.sqs import models as sqs_models
 
 PATCHED_MOTO_VERSION = "5.2.5"
@@ -79,6 +88,62 @@ def _update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str
     return _original_update_configuration(self, config_updates)
 
 
+_StreamShard = table_models.StreamShard
+_original_shard_add = _StreamShard.add
+
+
+def _shard_add(self: Any, old: Any, new: Any) -> None:
+    # Patch 5: only enabled mappings are handed the records (and so may clear the shard).
+    mappings = self.table.lambda_event_source_mappings
+    enabled = {arn: esm for arn, esm in mappings.items() if getattr(esm, "enabled", True)}
+    self.table.lambda_event_source_mappings = enabled
+    try:
+        _original_shard_add(self, old, new)
+    finally:
+        self.table.lambda_event_source_mappings = mappings
+
+
+_Rule = events_models.Rule
+_original_send_to_targets = _Rule.send_to_targets
+
+
+def _input_path(event: Any, path: str) -> Any:
+    if path == "$":
+        return event
+    if not path.startswith("$."):
+        raise ValueError(f"InputPath {path!r} is not supported by the local patch (use $ or $.a.b)")
+    for part in path[2:].split("."):
+        event = event[part]
+    return event
+
+
+def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    # Patch 6: targets with an InputPath get that part of the event.
+    targets = self.targets
+    with_path = [t for t in targets if t.get("InputPath")]
+    if not with_path or not transform_input:
+        return _original_send_to_targets(self, original_event, transform_input)
+    if not self.event_pattern.matches_event(original_event):
+        return None
+    self.targets = [t for t in targets if not t.get("InputPath")]
+    try:
+        _original_send_to_targets(self, original_event, transform_input)
+    finally:
+        self.targets = targets
+    from moto.sqs import sqs_backends
+
+    for target in with_path:
+        arn = events_models.parse_arn(target["Arn"])
+        body = json.dumps(_input_path(original_event, target["InputPath"]))
+        if arn.service != "sqs":
+            raise NotImplementedError(f"InputPath targets other than SQS: {target['Arn']}")
+        group_id = target.get("SqsParameters", {}).get("MessageGroupId")
+        sqs_backends[self.account_id][self.region_name].send_message(
+            queue_name=arn.resource_id, message_body=body, group_id=group_id
+        )
+    return None
+
+
 def apply() -> None:
     """Apply every patch. Idempotent; refuses a moto release it was not written for."""
     import moto
@@ -99,4 +164,6 @@ def apply() -> None:
     _Function.__init__ = _function_init
     _Function.get_configuration = _get_configuration
     _Function.update_configuration = _update_configuration
+    _StreamShard.add = _shard_add
+    _Rule.send_to_targets = _send_to_targets
     _Queue._ecobid_patched = True

@@ -147,6 +147,61 @@ def test_redrive_to_dlq_still_works(sqs):
     assert [m["Body"] for m in moved] == ["poison"]
 
 
+def test_stream_records_stay_with_a_disabled_mapping(client):
+    iam, lam, ddb, streams = client("iam"), client("lambda"), client("dynamodb"), client("dynamodbstreams")
+    role = iam.create_role(
+        RoleName="stream-fn-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    lam.create_function(
+        FunctionName="relay", Runtime="provided.al2023", Handler="bootstrap", Role=role,
+        Code={"ZipFile": _zip_with_bootstrap()},
+    )
+    table = ddb.create_table(
+        TableName="streamed",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    arn = table["LatestStreamArn"]
+    lam.create_event_source_mapping(
+        FunctionName="relay", EventSourceArn=arn, StartingPosition="TRIM_HORIZON", Enabled=False
+    )
+    for i in range(3):
+        ddb.put_item(TableName="streamed", Item={"PK": {"S": f"k{i}"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=it)["Records"]
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in records] == ["k0", "k1", "k2"]
+    assert {r["eventName"] for r in records} == {"INSERT"}
+
+
+def test_input_path_delivers_that_part_of_the_event(client):
+    events, sqs = client("events"), client("sqs")
+    whole = sqs.create_queue(QueueName="whole-event")["QueueUrl"]
+    detail_only = sqs.create_queue(QueueName="detail-only")["QueueUrl"]
+    arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.create_event_bus(Name="paths")
+    events.put_rule(Name="r", EventBusName="paths", EventPattern=json.dumps({"source": ["ecobid.items"]}))
+    events.put_targets(
+        Rule="r",
+        EventBusName="paths",
+        Targets=[
+            {"Id": "whole", "Arn": arn(whole)},
+            {"Id": "detail", "Arn": arn(detail_only), "InputPath": "$.detail"},
+        ],
+    )
+    detail = {"version": "1", "time": "2026-11-21T10:00:00Z", "data": {"n": 1}}
+    events.put_events(
+        Entries=[{"EventBusName": "paths", "Source": "ecobid.items", "DetailType": "ItemCreated", "Detail": json.dumps(detail)}]
+    )
+    got = sqs.receive_message(QueueUrl=detail_only, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(got[0]["Body"]) == detail
+    event = json.loads(sqs.receive_message(QueueUrl=whole, WaitTimeSeconds=1)["Messages"][0]["Body"])
+    assert event["detail"] == detail and event["detail-type"] == "ItemCreated"
+
+
 def test_apply_refuses_another_moto_release(monkeypatch):
     import moto
 

@@ -30,6 +30,15 @@ pub enum ConfigError {
 }
 
 impl WorkerConfig {
+    /// The queue's name: the last segment of its URL.
+    pub fn queue_name(&self) -> &str {
+        self.queue_url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.queue_url)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -129,6 +138,7 @@ mod tests {
         assert_eq!(cfg.policy.max_receive_count(), 5);
         assert_eq!(cfg.policy.backoff_max(), Duration::from_secs(300));
         assert_eq!(cfg.policy.max_concurrency(), 4);
+        assert_eq!(cfg.queue_name(), "ecobid-dev-images");
     }
 
     #[test]

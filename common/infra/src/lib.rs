@@ -1,9 +1,11 @@
-//! EcoBid's adapters: what the domain needs from the outside world (configuration now; AWS adapters and the
-//! worker runtime as the backbone lands).
+//! EcoBid's adapters: what the domain needs from the outside world (configuration, AWS adapters), the worker
+//! runtime every SQS worker runs on and its Lambda glue.
 
 pub mod aws_error;
 pub mod backoff;
 pub mod config;
 pub mod idempotency;
+pub mod lambda;
+pub mod outbox;
 pub mod runtime;
 pub mod sqs;

@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
@@ -21,13 +22,14 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
-use domain::event::Envelope;
+use domain::event::{CorrelationId, DomainEvent, Envelope, ErrorOccurred};
 use domain::queue::QueuePolicy;
 use futures::{FutureExt, StreamExt};
 use tracing::{error, info, warn, Instrument};
 
 use crate::aws_error::{classify, Retry};
 use crate::backoff::visibility_after;
+use crate::outbox::EventSink;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -146,12 +148,25 @@ pub trait QueueOps: Send + Sync {
     ) -> impl Future<Output = Result<(), ProcessError>> + Send;
 }
 
-/// The runtime of one worker: its queue and the queue's policy.
-#[derive(Debug, Clone)]
+/// The runtime of one worker: its queue, the queue's policy and where `ErrorOccurred` events are recorded.
+#[derive(Clone)]
 pub struct Runtime<Q> {
     queue: Q,
     policy: QueuePolicy,
     concurrency: usize,
+    errors: Option<ErrorReporting>,
+}
+
+#[derive(Clone)]
+struct ErrorReporting {
+    sink: Arc<dyn EventSink>,
+    queue_name: String,
+}
+
+/// The ids the runtime knows of a message before its handler runs.
+struct Ids {
+    event_id: Option<String>,
+    correlation_id: Option<String>,
 }
 
 impl<Q: QueueOps> Runtime<Q> {
@@ -160,7 +175,21 @@ impl<Q: QueueOps> Runtime<Q> {
             queue,
             policy,
             concurrency: DEFAULT_CONCURRENCY,
+            errors: None,
         }
+    }
+
+    /// Records an `ErrorOccurred` event in `sink` for every message sent to the DLQ of `queue_name`.
+    pub fn with_error_events(
+        mut self,
+        sink: Arc<dyn EventSink>,
+        queue_name: impl Into<String>,
+    ) -> Self {
+        self.errors = Some(ErrorReporting {
+            sink,
+            queue_name: queue_name.into(),
+        });
+        self
     }
 
     /// Messages of one batch handled at once (at least 1).
@@ -228,20 +257,25 @@ impl<Q: QueueOps> Runtime<Q> {
         }
 
         async {
+            let mut ids = Ids {
+                event_id: None,
+                correlation_id: attribute_correlation,
+            };
             let outcome = match B::parse(message.body.as_deref().unwrap_or_default()) {
                 Err(reason) => Err(ProcessError::Invalid(reason)),
                 Ok(body) => {
-                    if let Some(id) = body.event_id() {
+                    ids.event_id = body.event_id();
+                    if let Some(id) = &ids.event_id {
                         tracing::Span::current().record("event_id", id.as_str());
                     }
-                    let correlation_id = body.correlation_id().or(attribute_correlation);
-                    if let Some(c) = &correlation_id {
+                    ids.correlation_id = body.correlation_id().or(ids.correlation_id);
+                    if let Some(c) = &ids.correlation_id {
                         tracing::Span::current().record("correlation_id", c.as_str());
                     }
                     let handled = handler(Message {
                         message_id: message_id.clone(),
                         receive_count,
-                        correlation_id,
+                        correlation_id: ids.correlation_id.clone(),
                         body,
                     });
                     AssertUnwindSafe(handled)
@@ -268,7 +302,7 @@ impl<Q: QueueOps> Runtime<Q> {
                     self.retry_later(message, &message_id, receive_count, &e)
                         .await
                 }
-                Err(e) => self.give_up(message, &message_id, &e).await,
+                Err(e) => self.give_up(message, &message_id, &ids, &e).await,
             }
         }
         .instrument(span)
@@ -304,6 +338,7 @@ impl<Q: QueueOps> Runtime<Q> {
         &self,
         message: &SqsMessage,
         message_id: &str,
+        ids: &Ids,
         e: &ProcessError,
     ) -> Option<String> {
         error!(error.message = %e, error.cause_chain = ?e, error.kind = e.kind(), retryable = false, "message failed permanently; sent to the DLQ");
@@ -313,11 +348,35 @@ impl<Q: QueueOps> Runtime<Q> {
             error_message: e.to_string(),
             failed_at: Utc::now(),
         };
-        match self.queue.dead_letter(letter).await {
-            Ok(()) => None,
+        if let Err(err) = self.queue.dead_letter(letter).await {
+            error!(error.message = %err, "could not send to the DLQ; the message stays in its queue");
+            return Some(message_id.to_owned());
+        }
+        self.report(message_id, ids, e).await;
+        None
+    }
+
+    /// Records `ErrorOccurred` for a dead-lettered message. A failure here is logged, not retried: the
+    /// message itself is safe in the DLQ (whose alarm also fires), and retrying would dead-letter it twice.
+    async fn report(&self, message_id: &str, ids: &Ids, e: &ProcessError) {
+        let Some(errors) = &self.errors else { return };
+        let correlation_id = ids
+            .correlation_id
+            .as_deref()
+            .and_then(|c| c.parse::<CorrelationId>().ok())
+            .unwrap_or_else(CorrelationId::random);
+        let event = ErrorOccurred {
+            queue: errors.queue_name.clone(),
+            message_id: message_id.to_owned(),
+            error_kind: e.kind().to_owned(),
+            error_message: e.to_string(),
+            event_id: ids.event_id.clone(),
+        };
+        let envelope = Envelope::new(DomainEvent::from(event), correlation_id, Utc::now());
+        match errors.sink.record(&envelope).await {
+            Ok(()) => info!(error_event_id = %envelope.id, "ErrorOccurred recorded"),
             Err(err) => {
-                error!(error.message = %err, "could not send to the DLQ; the message stays in its queue");
-                Some(message_id.to_owned())
+                error!(error.message = %err, "could not record ErrorOccurred; the message is in the DLQ")
             }
         }
     }

@@ -38,6 +38,21 @@ impl TestStack {
         plan.expect("plan")
     }
 
+    /// `terraform output -json` of `workspace`, values only.
+    pub fn outputs(&self, workspace: &str) -> serde_json::Value {
+        let out = self.tf.run(workspace, &["output", "-json"]);
+        assert!(
+            out.status.success(),
+            "output: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let all: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&out.stdout).expect("outputs JSON");
+        all.into_iter()
+            .map(|(k, v)| (k, v["value"].clone()))
+            .collect()
+    }
+
     /// Resource addresses in `workspace`'s state.
     pub fn state_list(&self, workspace: &str) -> Vec<String> {
         let out = self.tf.run(workspace, &["state", "list"]);

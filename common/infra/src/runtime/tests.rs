@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::SqsMessageAttribute;
-use domain::event::{CorrelationId, DomainEvent, ItemExpired};
+use domain::event::{CorrelationId, DomainEvent, ErrorOccurred, ItemExpired};
 
 use super::*;
 
@@ -229,6 +229,89 @@ async fn a_permanent_failure_whose_dead_letter_cannot_be_sent_is_kept() {
         )
         .await;
     assert_eq!(failed_ids(&response), ["m1"]);
+}
+
+/// Records the events it is given.
+#[derive(Default)]
+struct FakeSink {
+    events: Mutex<Vec<Envelope>>,
+    fail: bool,
+}
+
+impl crate::outbox::EventSink for FakeSink {
+    fn record<'a>(
+        &'a self,
+        envelope: &'a Envelope,
+    ) -> crate::outbox::BoxFuture<'a, Result<(), ProcessError>> {
+        Box::pin(async move {
+            if self.fail {
+                return Err(ProcessError::Transient("table throttled".into()));
+            }
+            self.events.lock().expect("lock").push(envelope.clone());
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn each_dead_letter_records_an_error_occurred_event_with_the_message_correlation() {
+    // GIVEN a batch with a rejected envelope, garbage and a success
+    let sink = std::sync::Arc::new(FakeSink::default());
+    let runtime = Runtime::new(FakeQueue::default(), policy())
+        .with_error_events(sink.clone(), "ecobid-dev-expiries");
+    let rejected = envelope_body("reject");
+    let rejected_envelope = Envelope::parse(&rejected).expect("envelope");
+    let response = runtime
+        .process(
+            batch(vec![
+                message("m1", &rejected, 1),
+                message("m2", "garbage{", 1),
+                message("m3", &envelope_body("ok"), 1),
+                message("m4", &envelope_body("transient"), 1),
+            ]),
+            act,
+        )
+        .await;
+    // THEN only the transient one comes back, and each dead letter has its ErrorOccurred
+    assert_eq!(failed_ids(&response), ["m4"]);
+    let mut events: Vec<ErrorOccurred> = sink
+        .events
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|e| match &e.event {
+            DomainEvent::ErrorOccurred(x) => {
+                if x.message_id == "m1" {
+                    assert_eq!(e.correlation_id, rejected_envelope.correlation_id);
+                }
+                x.clone()
+            }
+            other => panic!("not ErrorOccurred: {other:?}"),
+        })
+        .collect();
+    events.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].queue, "ecobid-dev-expiries");
+    assert_eq!(events[0].error_kind, "rejected");
+    assert_eq!(events[0].event_id, Some(rejected_envelope.id.to_string()));
+    assert_eq!(events[1].message_id, "m2");
+    assert_eq!(events[1].error_kind, "invalid_message");
+    assert_eq!(events[1].event_id, None);
+}
+
+#[tokio::test]
+async fn a_failed_error_event_does_not_bring_the_dead_letter_back() {
+    // The message is safe in the DLQ: recording the event failing must not redeliver it (a second dead letter).
+    let sink = std::sync::Arc::new(FakeSink {
+        fail: true,
+        ..FakeSink::default()
+    });
+    let runtime = Runtime::new(FakeQueue::default(), policy()).with_error_events(sink, "q");
+    let response = runtime
+        .process(batch(vec![message("m1", "garbage{", 1)]), act)
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(runtime.queue().calls().len(), 1, "one dead letter");
 }
 
 #[tokio::test]

@@ -1,0 +1,72 @@
+//! The Lambda glue of an SQS worker: what its `main.rs` calls, so that file stays wiring only (STYLE.md §3).
+//!
+//! ```ignore
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     infra::lambda::init_tracing();
+//!     let config = WorkerConfig::from_env()?;
+//!     let aws = infra::lambda::aws_config().await;
+//!     let deps = Deps::new(&aws, &config);
+//!     let runtime = infra::lambda::sqs_runtime(&aws, &config);
+//!     infra::lambda::run_sqs(runtime, move |m| handle(deps.clone(), m)).await
+//! }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+use crate::config::WorkerConfig;
+use crate::outbox::Outbox;
+use crate::runtime::{Body, Message, ProcessError, QueueOps, Runtime};
+use crate::sqs::SqsQueue;
+
+/// JSON logs when Lambda's log format is JSON (Terraform sets it), level from `AWS_LAMBDA_LOG_LEVEL`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// The SDK configuration every client of the function is built from, once per cold start.
+pub async fn aws_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// The runtime of a worker's queue: its SQS adapter, the queue policy Terraform gave it, and
+/// `ErrorOccurred` events recorded in the table's outbox.
+pub fn sqs_runtime(aws: &SdkConfig, config: &WorkerConfig) -> Runtime<SqsQueue> {
+    let queue = SqsQueue::new(
+        aws_sdk_sqs::Client::new(aws),
+        &config.queue_url,
+        &config.dlq_url,
+    );
+    let outbox = Outbox::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name);
+    Runtime::new(queue, config.policy).with_error_events(Arc::new(outbox), config.queue_name())
+}
+
+/// Serves SQS batches until the Lambda environment shuts down: every invocation runs `handler` on each message
+/// through `runtime` and answers with the partial batch failures.
+pub async fn run_sqs<Q, B, H, Fut>(
+    runtime: Runtime<Q>,
+    handler: H,
+) -> Result<(), lambda_runtime::Error>
+where
+    Q: QueueOps + 'static,
+    B: Body + 'static,
+    H: Fn(Message<B>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ProcessError>> + Send,
+{
+    let runtime = Arc::new(runtime);
+    let handler = Arc::new(handler);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let runtime = Arc::clone(&runtime);
+        let handler = Arc::clone(&handler);
+        async move {
+            let response = runtime.process(event.payload, |m| handler(m)).await;
+            Ok::<_, lambda_runtime::Error>(response)
+        }
+    }))
+    .await
+}

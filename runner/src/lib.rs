@@ -1,0 +1,191 @@
+//! The local runner: the one piece that stands in for what the emulator (moto) cannot do. It runs the real
+//! Lambda `bootstrap` binaries behind a local Lambda Runtime API and plays what invokes them in AWS: the SQS
+//! and DynamoDB stream event-source mappings, API Gateway (HTTP API, payload 2.0, JWT authorizer), and the
+//! Scheduler (one-time and recurring schedules, scheduled rules).
+//!
+//! Everything is read from the emulator's APIs, as Terraform applied it: the functions (environment,
+//! timeout, memory, logging), their mappings, the HTTP APIs, the schedules. It holds no business logic and
+//! can run any `provided.al2023` function whose zip it is given: code is matched to a function by the zip's
+//! SHA-256, as Lambda reports it (`CodeSha256`).
+
+pub mod code;
+pub mod discover;
+pub mod function;
+pub mod gateway;
+pub mod jwt;
+pub mod schedules;
+pub mod sqs;
+pub mod stream;
+pub mod token;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use crate::function::Function;
+
+/// What the runner serves, and where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The emulator's endpoint (given to the functions as `AWS_ENDPOINT_URL`).
+    pub endpoint: String,
+    pub region: String,
+    /// Only functions, schedule groups and rules whose name starts with this are played.
+    pub prefix: String,
+    /// Directories holding the functions' deployment zips.
+    pub code_dirs: Vec<PathBuf>,
+    /// Where code is unpacked, logs written and stream positions kept.
+    pub work_dir: PathBuf,
+    /// Port of the first HTTP API (0: any free port); further APIs get the next ports.
+    pub api_port: u16,
+}
+
+/// What the runner is playing (also written to `<work_dir>/runner.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub functions: Vec<String>,
+    pub sqs_mappings: Vec<String>,
+    pub stream_mappings: Vec<String>,
+    /// API id → base URL.
+    pub apis: HashMap<String, String>,
+    pub schedule_groups: Vec<String>,
+    pub scheduled_rules: Vec<String>,
+}
+
+/// A running runner: dropping it stops everything it started (functions' processes are killed on drop).
+pub struct Runner {
+    pub summary: Summary,
+    pub api_addrs: HashMap<String, SocketAddr>,
+    _tasks: JoinSet<()>,
+}
+
+/// The SDK configuration for the emulator.
+pub async fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .load()
+        .await
+}
+
+/// Reads what was applied and starts playing it.
+pub async fn start(options: Options) -> anyhow::Result<Runner> {
+    let aws = sdk_config(&options.endpoint, &options.region).await;
+    tokio::fs::create_dir_all(&options.work_dir)
+        .await
+        .with_context(|| format!("creating work dir {}", options.work_dir.display()))?;
+    let code = code::CodeIndex::scan(&options.code_dirs)?;
+    let applied = discover::discover(&aws, &options.prefix).await?;
+    let mut tasks = JoinSet::new();
+
+    let mut functions: HashMap<String, Function> = HashMap::new();
+    for spec in &applied.functions {
+        let Some(zip) = code.find(&spec.code_sha256) else {
+            warn!(function = %spec.name, code_sha256 = %spec.code_sha256, "no zip with this function's code in the code dirs; it is not run");
+            continue;
+        };
+        let dir = code::unpack(zip, &options.work_dir.join("code").join(&spec.name))?;
+        let slots = applied.concurrency(&spec.arn);
+        let function = Function::start(
+            spec.clone(),
+            dir,
+            slots,
+            function::Environment::new(&options.endpoint, &options.region),
+            &options.work_dir.join("logs"),
+            &mut tasks,
+        )?;
+        functions.insert(spec.arn.clone(), function);
+    }
+
+    let sqs_client = aws_sdk_sqs::Client::new(&aws);
+    let mut summary = Summary {
+        functions: functions.values().map(|f| f.name().to_owned()).collect(),
+        sqs_mappings: Vec::new(),
+        stream_mappings: Vec::new(),
+        apis: HashMap::new(),
+        schedule_groups: applied.schedule_groups.clone(),
+        scheduled_rules: applied.scheduled_rules.clone(),
+    };
+    summary.functions.sort();
+    for mapping in &applied.sqs_mappings {
+        let Some(function) = functions.get(&mapping.function_arn) else {
+            continue;
+        };
+        summary
+            .sqs_mappings
+            .push(format!("{} -> {}", mapping.queue_arn, function.name()));
+        sqs::play(
+            mapping.clone(),
+            function.clone(),
+            sqs_client.clone(),
+            &mut tasks,
+        );
+    }
+    let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
+    for mapping in &applied.stream_mappings {
+        let Some(function) = functions.get(&mapping.function_arn) else {
+            continue;
+        };
+        summary
+            .stream_mappings
+            .push(format!("{} -> {}", mapping.stream_arn, function.name()));
+        let checkpoints = options.work_dir.join("checkpoints").join(&mapping.uuid);
+        stream::play(
+            mapping.clone(),
+            function.clone(),
+            streams.clone(),
+            checkpoints,
+            &options.region,
+            &mut tasks,
+        );
+    }
+    let mut api_addrs = HashMap::new();
+    let mut port = options.api_port;
+    for api in &applied.apis {
+        let routes = gateway::Routes::new(api, &functions, &options.endpoint);
+        if routes.is_empty() {
+            continue;
+        }
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("binding the HTTP API {} to 127.0.0.1:{port}", api.id))?;
+        let addr = listener.local_addr()?;
+        if port != 0 {
+            port += 1;
+        }
+        summary
+            .apis
+            .insert(api.id.clone(), format!("http://{addr}"));
+        api_addrs.insert(api.id.clone(), addr);
+        gateway::serve(listener, Arc::new(routes), &mut tasks);
+    }
+    schedules::play(
+        applied.schedule_groups.clone(),
+        applied.scheduled_rules.clone(),
+        &aws,
+        &mut tasks,
+    );
+
+    let json = serde_json::to_string_pretty(&summary)?;
+    tokio::fs::write(options.work_dir.join("runner.json"), json).await?;
+    info!(
+        functions = summary.functions.len(),
+        sqs_mappings = summary.sqs_mappings.len(),
+        stream_mappings = summary.stream_mappings.len(),
+        apis = summary.apis.len(),
+        schedule_groups = summary.schedule_groups.len(),
+        "runner started"
+    );
+    Ok(Runner {
+        summary,
+        api_addrs,
+        _tasks: tasks,
+    })
+}

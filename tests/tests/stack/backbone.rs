@@ -1,0 +1,387 @@
+//! The event backbone on the local stack: the outbox relayed from the table's stream to the bus and the right
+//! queue, and the worker runtime's retry control, driven through a probe Lambda the local runner has never seen.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use domain::event::{CorrelationId, DomainEvent, Envelope, ItemCreated, ItemMode, Location};
+use serde_json::{json, Value};
+
+use crate::probe::{eventually, Policy, Probe, REGION};
+
+const FAST: Policy = Policy {
+    max_receive_count: 5,
+    backoff_base_seconds: 1,
+    backoff_max_seconds: 30,
+};
+
+fn probe(key: &str, fail_times: u32, panic_times: u32) -> String {
+    json!({"key": key, "failTimes": fail_times, "panicTimes": panic_times, "correlationId": CorrelationId::random().to_string()})
+        .to_string()
+}
+
+fn attribute<'a>(m: &'a aws_sdk_sqs::types::Message, name: &str) -> Option<&'a str> {
+    m.message_attributes()?.get(name)?.string_value()
+}
+
+/// Log lines of the probe with this message, whose `fields.message` is `what`.
+fn logged(p: &Probe, what: &str, field: &str, value: &str) -> Vec<Value> {
+    p.log_lines()
+        .into_iter()
+        .filter(|l| l["fields"]["message"] == what)
+        .filter(|l| l.to_string().contains(&format!("\"{field}\":\"{value}\"")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_goes_to_the_dlq_after_one_receive_and_the_rest_of_its_batch_succeeds() {
+    // GIVEN a batch of four messages, the first of them garbage
+    let p = Probe::deploy("garbage", FAST).await;
+    let bodies = vec![
+        "{this is not json".to_owned(),
+        probe("g1", 0, 0),
+        probe("g2", 0, 0),
+        probe("g3", 0, 0),
+    ];
+    let ids = p.send(&bodies).await;
+
+    // THEN the three good ones take effect, once each, on their first receive
+    eventually(
+        Duration::from_secs(30),
+        "the good messages take effect",
+        || async {
+            for k in ["g1", "g2", "g3"] {
+                if p.effects(k).await != 1 {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
+    for k in ["g1", "g2", "g3"] {
+        assert_eq!(p.receives(k).await.len(), 1, "{k} received once");
+    }
+    // AND the garbage is in the DLQ with the three error attributes, its body untouched
+    let dead = eventually(
+        Duration::from_secs(30),
+        "the garbage reaches the DLQ",
+        || async {
+            let d = p.dead_letters().await;
+            (!d.is_empty()).then_some(d)
+        },
+    )
+    .await;
+    assert_eq!(dead.len(), 1, "exactly one dead letter");
+    let letter = &dead[0];
+    assert_eq!(letter.body(), Some(bodies[0].as_str()));
+    assert_eq!(attribute(letter, "error.kind"), Some("invalid_message"));
+    let message = attribute(letter, "error.message").expect("error.message");
+    assert!(message.contains("not a probe message"), "{message}");
+    let failed_at = attribute(letter, "failed.at").expect("failed.at");
+    chrono::DateTime::parse_from_rfc3339(failed_at).expect("failed.at is RFC 3339");
+    // AND it was given up on at its first and only receive: no retry burned
+    let gave_up = logged(
+        &p,
+        "message failed permanently; sent to the DLQ",
+        "message_id",
+        &ids[0],
+    );
+    assert_eq!(
+        gave_up.len(),
+        1,
+        "one permanent failure logged: {gave_up:?}"
+    );
+    assert!(
+        gave_up[0].to_string().contains("\"receive_count\":1"),
+        "given up on its first receive: {}",
+        gave_up[0]
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the source queue is empty",
+        || async { (p.depth(&p.queue_url).await == 0).then_some(()) },
+    )
+    .await;
+    // AND an ErrorOccurred event naming it is in the outbox
+    let events = p.items_with_prefix("EVENT#").await;
+    assert_eq!(events.len(), 1, "one ErrorOccurred");
+    let envelope =
+        Envelope::parse(events[0]["envelope"].as_s().expect("envelope")).expect("parses");
+    let DomainEvent::ErrorOccurred(e) = envelope.event else {
+        panic!("not ErrorOccurred: {envelope:?}")
+    };
+    assert_eq!(e.message_id, ids[0]);
+    assert_eq!(e.error_kind, "invalid_message");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_failure_is_retried_after_growing_delays_then_processed_once() {
+    let p = Probe::deploy("transient", FAST).await;
+    p.send(&[probe("t1", 3, 0)]).await;
+
+    eventually(Duration::from_secs(60), "t1 takes effect", || async {
+        (p.effects("t1").await == 1).then_some(())
+    })
+    .await;
+    let receives = p.receives("t1").await;
+    let counts: Vec<u32> = receives.iter().map(|r| r.1).collect();
+    assert_eq!(
+        counts,
+        vec![1, 2, 3, 4],
+        "three failed receives, then the one that worked"
+    );
+    let gaps: Vec<i64> = receives.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let backoffs: Vec<i64> = logged(
+        &p,
+        "message failed transiently; retried after backoff",
+        "event_id",
+        "t1",
+    )
+    .iter()
+    .map(|l| {
+        l["fields"]["backoff_seconds"]
+            .as_i64()
+            .expect("backoff_seconds")
+    })
+    .collect();
+    eprintln!("t1: redelivery gaps {gaps:?} ms after logged backoffs {backoffs:?} s");
+    assert_eq!(backoffs.len(), 3, "each transient failure logs its backoff");
+    assert!(
+        backoffs.windows(2).all(|w| w[0] < w[1]),
+        "backoffs grow: {backoffs:?}"
+    );
+    assert!(
+        gaps.windows(2).all(|w| w[0] < w[1]),
+        "redeliveries come after growing delays: {gaps:?}"
+    );
+    for (gap, backoff) in gaps.iter().zip(&backoffs) {
+        assert!(
+            *gap >= backoff * 1000 - 250,
+            "a redelivery came {gap} ms after a {backoff} s backoff"
+        );
+    }
+    assert_eq!(p.effects("t1").await, 1);
+    assert!(p.dead_letters().await.is_empty(), "nothing in the DLQ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_failing_forever_reaches_the_dlq_after_max_receive_count() {
+    let policy = Policy {
+        max_receive_count: 3,
+        ..FAST
+    };
+    let p = Probe::deploy("forever", policy).await;
+    let body = probe("f1", u32::MAX, 0);
+    p.send(std::slice::from_ref(&body)).await;
+
+    let dead = eventually(Duration::from_secs(60), "f1 reaches the DLQ", || async {
+        let d = p.dead_letters().await;
+        (!d.is_empty()).then_some(d)
+    })
+    .await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        dead[0].body(),
+        Some(body.as_str()),
+        "the message itself, nothing lost"
+    );
+    // Moved by SQS's redrive, not by the runtime: no error attributes.
+    assert_eq!(attribute(&dead[0], "error.kind"), None);
+    let counts: Vec<u32> = p.receives("f1").await.iter().map(|r| r.1).collect();
+    assert_eq!(counts, vec![1, 2, 3], "received maxReceiveCount times");
+    assert_eq!(p.effects("f1").await, 0);
+    assert_eq!(p.depth(&p.queue_url).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_delivered_twice_takes_effect_once() {
+    let p = Probe::deploy("duplicates", FAST).await;
+    let keys: Vec<String> = (0..5).map(|i| format!("d{i}")).collect();
+    let bodies: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [probe(k, 0, 0), probe(k, 0, 0)])
+        .collect();
+    p.send(&bodies).await;
+
+    eventually(
+        Duration::from_secs(60),
+        "both copies of every message are done",
+        || async {
+            if p.depth(&p.queue_url).await != 0 {
+                return None;
+            }
+            for k in &keys {
+                if p.receives(k).await.len() < 2 {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await;
+    for k in &keys {
+        assert_eq!(p.effects(k).await, 1, "{k}: one effect for two deliveries");
+    }
+    assert!(p.dead_letters().await.is_empty(), "nothing in the DLQ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_message_is_redelivered_and_the_rest_of_its_batch_is_deleted() {
+    let p = Probe::deploy("panic", FAST).await;
+    let mut bodies: Vec<String> = (0..4).map(|i| probe(&format!("p{i}"), 0, 0)).collect();
+    bodies.push(probe("boom", 0, 1));
+    p.send(&bodies).await;
+
+    eventually(Duration::from_secs(60), "all five take effect", || async {
+        for k in ["p0", "p1", "p2", "p3", "boom"] {
+            if p.effects(k).await != 1 {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+    for k in ["p0", "p1", "p2", "p3"] {
+        assert_eq!(
+            p.receives(k).await.len(),
+            1,
+            "{k} was deleted after its batch, not redelivered"
+        );
+    }
+    let counts: Vec<u32> = p.receives("boom").await.iter().map(|r| r.1).collect();
+    assert_eq!(counts, vec![1, 2], "the panicking message came back once");
+    let panicked = logged(
+        &p,
+        "message failed transiently; retried after backoff",
+        "event_id",
+        "boom",
+    );
+    assert!(
+        panicked[0].to_string().contains("handler panicked"),
+        "{}",
+        panicked[0]
+    );
+    assert_eq!(p.depth(&p.queue_url).await, 0);
+    assert!(p.dead_letters().await.is_empty(), "nothing in the DLQ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_of_an_outbox_item_reaches_the_right_queue_within_two_seconds() {
+    let stack = crate::helpers::TestStack::from_env();
+    let ws = &stack.workspace_a;
+    let outputs = stack.outputs(ws);
+    let table = outputs["table_name"]
+        .as_str()
+        .expect("table_name")
+        .to_owned();
+    let notifications = outputs["queues"]["notifications"]["queue_url"]
+        .as_str()
+        .expect("queue")
+        .to_owned();
+    let images = outputs["queues"]["images"]["queue_url"]
+        .as_str()
+        .expect("queue")
+        .to_owned();
+    let endpoint = e2e::terraform::required_env("AWS_ENDPOINT_URL");
+    let aws = runner::sdk_config(&endpoint, REGION).await;
+    let (ddb, sqs) = (
+        aws_sdk_dynamodb::Client::new(&aws),
+        aws_sdk_sqs::Client::new(&aws),
+    );
+
+    // GIVEN the local runner playing only the workspace's stream publisher (the queues' workers are not run,
+    // so the message stays in its queue to be seen)
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let _runner = runner::start(runner::Options {
+        endpoint,
+        region: REGION.into(),
+        prefix: format!("ecobid-{ws}-stream-publisher"),
+        code_dirs: vec![root.join("dist/lambda")],
+        work_dir: std::env::temp_dir().join(format!("ecobid-relay-{ws}-{}", std::process::id())),
+        api_port: 0,
+    })
+    .await
+    .expect("runner");
+    assert_eq!(
+        _runner.summary.stream_mappings.len(),
+        1,
+        "{:?}",
+        _runner.summary
+    );
+
+    // WHEN a state change writes its ItemCreated event into the table
+    let correlation = CorrelationId::random();
+    let envelope = Envelope::new(
+        DomainEvent::from(ItemCreated {
+            item_id: "item-1".into(),
+            seller_id: "user-1".into(),
+            title: "Oak chair".into(),
+            category: "furniture".into(),
+            mode: ItemMode::Free,
+            location: Location {
+                lat: 48.85,
+                lon: 2.35,
+                geohash: "u09tvw".into(),
+            },
+            expires_at: chrono::Utc::now() + chrono::Duration::days(7),
+        }),
+        correlation,
+        // The envelope carries its time to the millisecond.
+        chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
+    );
+    let put_at = Instant::now();
+    ddb.put_item()
+        .table_name(&table)
+        .set_item(Some(infra::outbox::item(&envelope, chrono::Utc::now())))
+        .send()
+        .await
+        .expect("put");
+
+    // THEN the event is on the bus and its envelope in the notifications queue, same id and correlation id
+    let id = envelope.id.to_string();
+    let message = eventually(
+        Duration::from_secs(10),
+        "ItemCreated reaches the notifications queue",
+        || async {
+            let got = sqs
+                .receive_message()
+                .queue_url(&notifications)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive");
+            got.messages()
+                .iter()
+                .find(|m| m.body().is_some_and(|b| b.contains(&id)))
+                .cloned()
+        },
+    )
+    .await;
+    let latency = put_at.elapsed();
+    eprintln!(
+        "table put -> stream -> publisher -> bus -> notifications queue: {} ms",
+        latency.as_millis()
+    );
+    let received = Envelope::parse(message.body().expect("body")).expect("an envelope");
+    assert_eq!(received.id, envelope.id);
+    assert_eq!(received.correlation_id, correlation);
+    assert_eq!(received, envelope);
+    assert!(latency < Duration::from_secs(2), "took {latency:?}");
+    // AND not in a queue that does not take ItemCreated (images also holds S3's test event: look for ours)
+    let in_images = sqs
+        .receive_message()
+        .queue_url(&images)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("receive")
+        .messages()
+        .iter()
+        .filter(|m| m.body().is_some_and(|b| b.contains(&id)))
+        .count();
+    assert_eq!(in_images, 0, "ItemCreated is not routed to images");
+}

@@ -1,0 +1,344 @@
+//! The local runner's API Gateway (routes, payload 2.0, the JWT authorizer against a Cognito user pool) and its
+//! Scheduler, each against resources made on the emulator the way Terraform makes them.
+
+use std::time::Duration;
+
+use aws_sdk_apigatewayv2::types::{
+    AuthorizationType, AuthorizerType, IntegrationType, JwtConfiguration, ProtocolType,
+};
+use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use e2e::terraform::required_env;
+use serde_json::Value;
+
+use crate::probe::{applied_role, eventually, zip_binary, REGION};
+
+fn unique(label: &str) -> String {
+    format!(
+        "probe-{label}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
+    let endpoint = required_env("AWS_ENDPOINT_URL");
+    let workspace = required_env("ECOBID_WORKSPACE_A");
+    let aws = runner::sdk_config(&endpoint, REGION).await;
+    let (lambda, gw, cognito) = (
+        aws_sdk_lambda::Client::new(&aws),
+        aws_sdk_apigatewayv2::Client::new(&aws),
+        aws_sdk_cognitoidentityprovider::Client::new(&aws),
+    );
+    let name = unique("api");
+
+    // GIVEN a user pool with the app's client and another client
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(&name)
+        .send()
+        .await
+        .expect("pool");
+    let pool_id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("pool id")
+        .to_owned();
+    let client = |client_name: String| {
+        cognito
+            .create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name(client_name)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+    };
+    let app = client(format!("{name}-app")).await.expect("client");
+    let app_id = app
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("id")
+        .to_owned();
+    let other = client(format!("{name}-other")).await.expect("client");
+    let other_id = other
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("id")
+        .to_owned();
+
+    // AND an HTTP API: a JWT-authorized route and a public one, integrated with a Lambda the runner never saw
+    let zip = std::fs::read(zip_binary(env!("CARGO_BIN_EXE_probe-http"), "http")).expect("zip");
+    let function = lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(applied_role(&lambda, &workspace).await)
+        .timeout(10)
+        .code(FunctionCode::builder().zip_file(zip.into()).build())
+        .send()
+        .await
+        .expect("function");
+    let function_arn = function.function_arn().expect("arn").to_owned();
+    let api = gw
+        .create_api()
+        .name(&name)
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .expect("api");
+    let api_id = api.api_id().expect("api id").to_owned();
+    let integration = gw
+        .create_integration()
+        .api_id(&api_id)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(format!(
+            "arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+        ))
+        .payload_format_version("2.0")
+        .send()
+        .await
+        .expect("integration");
+    let target = format!("integrations/{}", integration.integration_id().expect("id"));
+    let authorizer = gw
+        .create_authorizer()
+        .api_id(&api_id)
+        .name("jwt")
+        .authorizer_type(AuthorizerType::Jwt)
+        .identity_source("$request.header.Authorization")
+        .jwt_configuration(
+            JwtConfiguration::builder()
+                .issuer(format!(
+                    "https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+                ))
+                .audience(&app_id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("authorizer");
+    gw.create_route()
+        .api_id(&api_id)
+        .route_key("GET /items/{id}")
+        .target(&target)
+        .authorization_type(AuthorizationType::Jwt)
+        .authorizer_id(authorizer.authorizer_id().expect("id"))
+        .send()
+        .await
+        .expect("route");
+    gw.create_route()
+        .api_id(&api_id)
+        .route_key("GET /public")
+        .target(&target)
+        .send()
+        .await
+        .expect("route");
+
+    let runner = runner::start(runner::Options {
+        endpoint,
+        region: REGION.into(),
+        prefix: name.clone(),
+        code_dirs: vec![zip_binary(env!("CARGO_BIN_EXE_probe-http"), "http")
+            .parent()
+            .expect("dir")
+            .to_path_buf()],
+        work_dir: std::env::temp_dir().join(format!("ecobid-{name}")),
+        api_port: 0,
+    })
+    .await
+    .expect("runner");
+    let base = runner
+        .summary
+        .apis
+        .get(&api_id)
+        .expect("the API is served")
+        .clone();
+    let http = reqwest::Client::new();
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = http.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        request.send()
+    };
+
+    // THEN the public route answers without a token, with what the function saw
+    let public = get("/public", None).await.expect("request");
+    assert_eq!(public.status(), 200);
+    assert_eq!(public.headers()["x-probe"], "1");
+    let seen: Value = public.json().await.expect("json");
+    assert_eq!(seen["routeKey"], "GET /public");
+    assert!(seen["claims"].is_null());
+
+    // AND the authorized route refuses no token, a garbage token and a token for another client, with 401
+    let (id_token, _) =
+        runner::token::token(&aws, &pool_id, &app_id, "alice", "Local-Passw0rd!", None)
+            .await
+            .expect("token");
+    let (other_token, _) =
+        runner::token::token(&aws, &pool_id, &other_id, "alice", "Local-Passw0rd!", None)
+            .await
+            .expect("token");
+    for (what, token) in [
+        ("no token", None),
+        ("garbage", Some("x.y.z")),
+        ("another client's token", Some(other_token.as_str())),
+    ] {
+        let refused = get("/items/chair-1", token).await.expect("request");
+        assert_eq!(refused.status(), 401, "{what}");
+        let body: Value = refused.json().await.expect("json");
+        assert_eq!(body["message"], "Unauthorized", "{what}");
+    }
+    // AND a token with a tampered payload fails its signature check
+    let mut parts: Vec<String> = id_token.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    assert_eq!(
+        get("/items/chair-1", Some(&parts.join(".")))
+            .await
+            .expect("request")
+            .status(),
+        401
+    );
+
+    // AND lets the app's user in, with the claims and path parameters where API Gateway puts them
+    let ok = get("/items/chair-1", Some(&id_token))
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), 200);
+    let seen: Value = ok.json().await.expect("json");
+    assert_eq!(seen["routeKey"], "GET /items/{id}");
+    assert_eq!(seen["pathParameters"]["id"], "chair-1");
+    assert_eq!(seen["claims"]["aud"], app_id.as_str());
+    assert_eq!(seen["claims"]["cognito:username"], "alice");
+    assert!(
+        seen["claims"]["exp"].is_string(),
+        "claims are strings, as API Gateway passes them"
+    );
+    // AND an unknown route is a 404
+    assert_eq!(get("/nope", None).await.expect("request").status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
+    let endpoint = required_env("AWS_ENDPOINT_URL");
+    let workspace = required_env("ECOBID_WORKSPACE_A");
+    let aws = runner::sdk_config(&endpoint, REGION).await;
+    let (sqs, scheduler, lambda) = (
+        aws_sdk_sqs::Client::new(&aws),
+        aws_sdk_scheduler::Client::new(&aws),
+        aws_sdk_lambda::Client::new(&aws),
+    );
+    let name = unique("schedule");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attrs")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("arn");
+    scheduler
+        .create_schedule_group()
+        .name(&name)
+        .send()
+        .await
+        .expect("group");
+    // GIVEN a one-time schedule due in 2 s, deleted after completion (as the workers will make them)
+    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let input =
+        serde_json::json!({"reservationId": "r-1", "expiresAt": at.to_rfc3339()}).to_string();
+    scheduler
+        .create_schedule()
+        .group_name(&name)
+        .name("expire-r-1")
+        .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
+        .flexible_time_window(
+            FlexibleTimeWindow::builder()
+                .mode(FlexibleTimeWindowMode::Off)
+                .build()
+                .expect("window"),
+        )
+        .action_after_completion(ActionAfterCompletion::Delete)
+        .target(
+            Target::builder()
+                .arn(&queue_arn)
+                .role_arn(applied_role(&lambda, &workspace).await)
+                .input(&input)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("schedule");
+
+    let runner = runner::start(runner::Options {
+        endpoint,
+        region: REGION.into(),
+        prefix: name.clone(),
+        code_dirs: vec![],
+        work_dir: std::env::temp_dir().join(format!("ecobid-{name}")),
+        api_port: 0,
+    })
+    .await
+    .expect("runner");
+    assert_eq!(runner.summary.schedule_groups, vec![name.clone()]);
+
+    // THEN its input arrives in the queue, not before it is due, and the schedule is gone
+    let message = eventually(
+        Duration::from_secs(15),
+        "the schedule fires into its queue",
+        || async {
+            let got = sqs
+                .receive_message()
+                .queue_url(&queue_url)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            got.messages().first().cloned()
+        },
+    )
+    .await;
+    assert!(chrono::Utc::now() >= at, "fired before it was due");
+    assert_eq!(message.body(), Some(input.as_str()));
+    eventually(
+        Duration::from_secs(10),
+        "the fired schedule is deleted",
+        || async {
+            let gone = scheduler
+                .get_schedule()
+                .group_name(&name)
+                .name("expire-r-1")
+                .send()
+                .await
+                .is_err();
+            gone.then_some(())
+        },
+    )
+    .await;
+    // AND it fires once
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    assert!(again.messages().is_empty(), "fired twice");
+}

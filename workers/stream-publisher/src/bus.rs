@@ -1,0 +1,57 @@
+//! The EventBridge adapter of the relay.
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_eventbridge::Client;
+use aws_smithy_types::DateTime;
+use infra::runtime::ProcessError;
+use tracing::instrument;
+
+use crate::{Bus, Pending};
+
+/// `PutEvents` on one bus.
+#[derive(Debug, Clone)]
+pub struct EventBridgeBus {
+    client: Client,
+    bus_name: String,
+}
+
+impl EventBridgeBus {
+    pub fn new(client: Client, bus_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            bus_name: bus_name.into(),
+        }
+    }
+}
+
+impl Bus for EventBridgeBus {
+    #[instrument(skip_all, fields(entries = entries.len()), err)]
+    async fn put(&self, entries: &[Pending]) -> Result<Vec<Option<String>>, ProcessError> {
+        let request: Vec<PutEventsRequestEntry> = entries
+            .iter()
+            .map(|p| {
+                PutEventsRequestEntry::builder()
+                    .event_bus_name(&self.bus_name)
+                    .source(p.envelope.source().as_str())
+                    .detail_type(p.envelope.event_type().as_str())
+                    .detail(&p.detail)
+                    .time(DateTime::from_millis(p.envelope.time.timestamp_millis()))
+                    .build()
+            })
+            .collect();
+        let output = self
+            .client
+            .put_events()
+            .set_entries(Some(request))
+            .send()
+            .await?;
+        Ok(output
+            .entries()
+            .iter()
+            .map(|e| {
+                e.error_code()
+                    .map(|code| format!("{code}: {}", e.error_message().unwrap_or_default()))
+            })
+            .collect())
+    }
+}
