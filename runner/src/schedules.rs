@@ -3,7 +3,7 @@
 //! their `ActionAfterCompletion` is `DELETE`; `rate()` and `cron()` schedules fire on their period (UTC). Rules
 //! with a schedule expression send their targets the "Scheduled Event" (or the target's `Input`).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -63,20 +63,28 @@ impl Expression {
         Err(format!("{text}: not an at(), rate() or cron() expression"))
     }
 
-    /// Whether it fires in `(last, now]`; `last` is when the runner last looked (or started).
-    pub fn due(&self, last: DateTime<Utc>, now: DateTime<Utc>, started: DateTime<Utc>) -> bool {
+    /// Whether it fires in the tick.
+    pub fn due(&self, tick: &Tick) -> bool {
         match self {
-            Self::At(at) => *at <= now,
+            Self::At(at) => *at <= tick.now,
             Self::Rate(period) => {
                 let period = period.as_secs().max(1) as i64;
-                let n = |t: DateTime<Utc>| (t - started).num_seconds().div_euclid(period);
-                n(now) > n(last)
+                let n = |t: DateTime<Utc>| (t - tick.started).num_seconds().div_euclid(period);
+                n(tick.now) > n(tick.last)
             }
             Self::Cron(cron) => cron
-                .find_next_occurrence(&last, false)
-                .is_ok_and(|next| next <= now),
+                .find_next_occurrence(&tick.last, false)
+                .is_ok_and(|next| next <= tick.now),
         }
     }
+}
+
+/// One look at the clock: what fires is what falls in `(last, now]`; rates count from `started`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick {
+    pub last: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    pub started: DateTime<Utc>,
 }
 
 pub fn play(groups: Vec<String>, rules: Vec<String>, aws: &SdkConfig, tasks: &mut JoinSet<()>) {
@@ -89,23 +97,25 @@ pub fn play(groups: Vec<String>, rules: Vec<String>, aws: &SdkConfig, tasks: &mu
     tasks.spawn(async move {
         let started = Utc::now();
         let mut last = started;
-        let mut fired_once: HashMap<String, ()> = HashMap::new();
+        let mut fired_once: HashSet<String> = HashSet::new();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let now = Utc::now();
+            let tick = Tick {
+                last,
+                now: Utc::now(),
+                started,
+            };
             for group in &groups {
-                if let Err(e) =
-                    tick_group(&scheduler, &sqs, group, last, now, started, &mut fired_once).await
-                {
+                if let Err(e) = tick_group(&scheduler, &sqs, group, &tick, &mut fired_once).await {
                     warn!(group, error.message = %e, "playing the schedule group failed; retrying");
                 }
             }
             for rule in &rules {
-                if let Err(e) = tick_rule(&events, &sqs, rule, last, now, started).await {
+                if let Err(e) = tick_rule(&events, &sqs, rule, &tick).await {
                     warn!(rule, error.message = %e, "playing the scheduled rule failed; retrying");
                 }
             }
-            last = now;
+            last = tick.now;
         }
     });
 }
@@ -114,10 +124,8 @@ async fn tick_group(
     scheduler: &aws_sdk_scheduler::Client,
     sqs: &aws_sdk_sqs::Client,
     group: &str,
-    last: DateTime<Utc>,
-    now: DateTime<Utc>,
-    started: DateTime<Utc>,
-    fired_once: &mut HashMap<String, ()>,
+    tick: &Tick,
+    fired_once: &mut HashSet<String>,
 ) -> anyhow::Result<()> {
     let listed: Vec<_> = scheduler
         .list_schedules()
@@ -133,7 +141,7 @@ async fn tick_group(
             continue;
         }
         let key = format!("{group}/{name}");
-        if fired_once.contains_key(&key) {
+        if fired_once.contains(&key) {
             continue;
         }
         let schedule = scheduler
@@ -158,7 +166,7 @@ async fn tick_group(
                 continue;
             }
         }
-        if !expression.due(last, now, started) {
+        if !expression.due(tick) {
             continue;
         }
         let Some(target) = schedule.target() else {
@@ -168,7 +176,7 @@ async fn tick_group(
         send(sqs, target.arn(), &body).await?;
         info!(schedule = %key, target = target.arn(), "schedule fired");
         if let Expression::At(_) = expression {
-            fired_once.insert(key.clone(), ());
+            fired_once.insert(key.clone());
             if schedule.action_after_completion().map(|a| a.as_str()) == Some("DELETE") {
                 scheduler
                     .delete_schedule()
@@ -187,9 +195,7 @@ async fn tick_rule(
     events: &aws_sdk_eventbridge::Client,
     sqs: &aws_sdk_sqs::Client,
     rule: &str,
-    last: DateTime<Utc>,
-    now: DateTime<Utc>,
-    started: DateTime<Utc>,
+    tick: &Tick,
 ) -> anyhow::Result<()> {
     let described = events.describe_rule().name(rule).send().await?;
     if described.state().map(|s| s.as_str()) != Some("ENABLED") {
@@ -199,7 +205,7 @@ async fn tick_rule(
         return Ok(());
     };
     let expression = Expression::parse(expression).map_err(anyhow::Error::msg)?;
-    if !expression.due(last, now, started) {
+    if !expression.due(tick) {
         return Ok(());
     }
     let (region, account) = described
@@ -215,7 +221,7 @@ async fn tick_rule(
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account,
-        "time": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "time": tick.now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "region": region,
         "resources": [described.arn()],
         "detail": {},
@@ -275,18 +281,30 @@ mod tests {
         let Expression::At(at) = e else {
             panic!("an at()")
         };
-        assert!(!e.due(
-            at - chrono::Duration::seconds(2),
-            at - chrono::Duration::seconds(1),
-            at
-        ));
-        assert!(e.due(at - chrono::Duration::seconds(1), at, at));
+        let s = chrono::Duration::seconds;
+        let tick = |last, now| Tick {
+            last,
+            now,
+            started: at - s(60),
+        };
+        assert!(!e.due(&tick(at - s(2), at - s(1))));
+        assert!(e.due(&tick(at - s(1), at)));
+        // Still due when the runner looks late (it was down): a one-time schedule is never lost.
+        assert!(e.due(&tick(at + s(30), at + s(31))));
     }
 
     #[test]
     fn rates_fire_once_per_period() {
         let e = Expression::parse("rate(1 minute)").expect("parses");
-        let fired: usize = (1..=180).filter(|s| e.due(t(s - 1), t(*s), t(0))).count();
+        let fired: usize = (1..=180)
+            .filter(|s| {
+                e.due(&Tick {
+                    last: t(s - 1),
+                    now: t(*s),
+                    started: t(0),
+                })
+            })
+            .count();
         assert_eq!(fired, 3);
     }
 
@@ -297,8 +315,17 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 21, 3, 0, 0)
             .single()
             .expect("time");
-        assert!(e.due(day - chrono::Duration::seconds(1), day, day));
-        assert!(!e.due(day, day + chrono::Duration::seconds(1), day));
+        let s = chrono::Duration::seconds;
+        assert!(e.due(&Tick {
+            last: day - s(1),
+            now: day,
+            started: day
+        }));
+        assert!(!e.due(&Tick {
+            last: day,
+            now: day + s(1),
+            started: day
+        }));
     }
 
     #[test]

@@ -11,24 +11,17 @@ use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
 };
-use aws_sdk_sqs::types::QueueAttributeName;
-use e2e::terraform::required_env;
 use serde_json::Value;
 
-use crate::probe::{applied_role, eventually, zip_binary, REGION};
-
-fn unique(label: &str) -> String {
-    format!(
-        "probe-{label}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    )
-}
+use crate::probe::{applied_role, eventually, queue_arn, unique, zip_binary, Emulator, REGION};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
-    let endpoint = required_env("AWS_ENDPOINT_URL");
-    let workspace = required_env("ECOBID_WORKSPACE_A");
-    let aws = runner::sdk_config(&endpoint, REGION).await;
+    let Emulator {
+        endpoint,
+        workspace,
+        aws,
+    } = Emulator::from_env().await;
     let (lambda, gw, cognito) = (
         aws_sdk_lambda::Client::new(&aws),
         aws_sdk_apigatewayv2::Client::new(&aws),
@@ -224,9 +217,11 @@ async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
-    let endpoint = required_env("AWS_ENDPOINT_URL");
-    let workspace = required_env("ECOBID_WORKSPACE_A");
-    let aws = runner::sdk_config(&endpoint, REGION).await;
+    let Emulator {
+        endpoint,
+        workspace,
+        aws,
+    } = Emulator::from_env().await;
     let (sqs, scheduler, lambda) = (
         aws_sdk_sqs::Client::new(&aws),
         aws_sdk_scheduler::Client::new(&aws),
@@ -242,16 +237,7 @@ async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
         .queue_url()
         .expect("url")
         .to_owned();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attrs")
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("arn");
+    let queue_arn = queue_arn(&sqs, &queue_url).await;
     scheduler
         .create_schedule_group()
         .name(&name)

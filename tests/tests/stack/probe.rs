@@ -74,20 +74,45 @@ pub fn zip_binary(binary: &str, label: &str) -> PathBuf {
     }
 }
 
+/// The emulator scripts/test brought up, and the workspace whose resources the probes borrow (a role).
+pub struct Emulator {
+    pub endpoint: String,
+    pub workspace: String,
+    pub aws: aws_config::SdkConfig,
+}
+
+impl Emulator {
+    pub async fn from_env() -> Self {
+        let endpoint = required_env("AWS_ENDPOINT_URL");
+        Self {
+            aws: runner::sdk_config(&endpoint, REGION).await,
+            workspace: required_env("ECOBID_WORKSPACE_A"),
+            endpoint,
+        }
+    }
+}
+
+/// A name of its own for a test's resources: `probe-<label>-<8 hex>`.
+pub fn unique(label: &str) -> String {
+    format!(
+        "probe-{label}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
 impl Probe {
     pub async fn deploy(label: &str, policy: Policy) -> Self {
-        let endpoint = required_env("AWS_ENDPOINT_URL");
-        let workspace = required_env("ECOBID_WORKSPACE_A");
-        let aws = runner::sdk_config(&endpoint, REGION).await;
+        let Emulator {
+            endpoint,
+            workspace,
+            aws,
+        } = Emulator::from_env().await;
         let (sqs, ddb, lambda) = (
             aws_sdk_sqs::Client::new(&aws),
             aws_sdk_dynamodb::Client::new(&aws),
             aws_sdk_lambda::Client::new(&aws),
         );
-        let name = format!(
-            "probe-{label}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
+        let name = unique(label);
 
         let role = applied_role(&lambda, &workspace).await;
 
@@ -372,7 +397,7 @@ fn attr(name: &str) -> AttributeDefinition {
         .expect("attr")
 }
 
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
     sqs.get_queue_attributes()
         .queue_url(url)
         .attribute_names(QueueAttributeName::QueueArn)
