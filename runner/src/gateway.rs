@@ -168,22 +168,9 @@ fn match_path(segments: &[Segment], parts: &[&str]) -> Option<Map<String, Value>
 }
 
 fn decode_component(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(b) = u8::from_str_radix(hex, 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 pub fn serve(listener: tokio::net::TcpListener, routes: Arc<Routes>, tasks: &mut JoinSet<()>) {
@@ -302,20 +289,16 @@ fn event(
         }
     }
     let raw_query = uri.query().unwrap_or_default();
+    // Repeated parameters are joined with commas, as API Gateway does.
     let mut query: Map<String, Value> = Map::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (
-            decode_component(&k.replace('+', " ")),
-            decode_component(&v.replace('+', " ")),
-        );
-        match query.get_mut(&k) {
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match query.get_mut(k.as_ref()) {
             Some(Value::String(existing)) => {
                 existing.push(',');
                 existing.push_str(&v);
             }
             _ => {
-                query.insert(k, json!(v));
+                query.insert(k.into_owned(), json!(v));
             }
         }
     }

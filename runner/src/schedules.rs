@@ -239,22 +239,13 @@ async fn tick_rule(
 }
 
 async fn send(sqs: &aws_sdk_sqs::Client, target_arn: &str, body: &str) -> anyhow::Result<()> {
-    let Some((_, account, name)) = crate::sqs::queue_of_arn(target_arn) else {
-        anyhow::bail!("target {target_arn} is not an SQS queue: only SQS targets are played");
-    };
     anyhow::ensure!(
         target_arn.starts_with("arn:aws:sqs:"),
         "target {target_arn} is not an SQS queue: only SQS targets are played"
     );
-    let url = sqs
-        .get_queue_url()
-        .queue_name(name)
-        .queue_owner_aws_account_id(account)
-        .send()
-        .await?
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
+    let url = crate::sqs::queue_url(sqs, target_arn)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("target queue {target_arn} not found"))?;
     sqs.send_message()
         .queue_url(url)
         .message_body(body)

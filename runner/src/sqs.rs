@@ -30,7 +30,8 @@ pub fn queue_of_arn(arn: &str) -> Option<(&str, &str, &str)> {
     Some((parts.next()?, parts.next()?, parts.next()?))
 }
 
-async fn queue_url(sqs: &Client, arn: &str) -> Option<String> {
+/// The URL of the queue with this ARN.
+pub(crate) async fn queue_url(sqs: &Client, arn: &str) -> Option<String> {
     let (_, account, name) = queue_of_arn(arn)?;
     sqs.get_queue_url()
         .queue_name(name)

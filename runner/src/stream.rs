@@ -28,6 +28,8 @@ pub fn play(
 ) {
     let region = region.to_owned();
     tasks.spawn(async move {
+        // Held here, so the shards' pollers stop with this task.
+        let mut pollers = JoinSet::new();
         let mut playing: HashSet<String> = HashSet::new();
         loop {
             // New shards appear as the stream rolls over: look for them now and then.
@@ -42,7 +44,7 @@ pub fn play(
                                 checkpoints.clone(),
                                 region.clone(),
                             );
-                            tokio::spawn(async move { poll_shard(m, f, s, shard, c, r).await });
+                            pollers.spawn(async move { poll_shard(m, f, s, shard, c, r).await });
                         }
                     }
                 }
