@@ -23,14 +23,22 @@ behaviour, and `test_moto_patches.py` checks each against a real moto server ove
 6. EventBridge ignores a target's `InputPath`: an SQS target with `InputPath = "$.detail"` gets the whole event
    instead of its detail (our rules deliver the envelope, which is the detail). Patched: a target with an
    `InputPath` of the form `$`, `$.a` or `$.a.b` gets that part of the event, as JSON; other targets as before.
+7. DynamoDB conditional writes are not atomic: moto server handles requests on several threads and checks a
+   write's condition, then writes, with nothing in between held, so two concurrent `attribute_not_exists(PK)`
+   puts of one key can both succeed (seen: an idempotency claim taken twice, an effect run twice). In DynamoDB
+   a conditional write is atomic. Patched: the backend's writes (PutItem, UpdateItem, DeleteItem,
+   TransactWriteItems) run one at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as table_models
 from moto.events import models as events_models
 from moto.sqs import models as sqs_models
@@ -144,6 +152,21 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
     return None
 
 
+_DynamoDBBackend = dynamodb_models.DynamoDBBackend
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_write_lock = threading.RLock()
+
+
+def _serialized(method: Any) -> Any:
+    # Patch 7: one write at a time, so a write's condition and the write itself are one step.
+    @functools.wraps(method)
+    def write(*args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return method(*args, **kwargs)
+
+    return write
+
+
 def apply() -> None:
     """Apply every patch. Idempotent; refuses a moto release it was not written for."""
     import moto
@@ -166,4 +189,6 @@ def apply() -> None:
     _Function.update_configuration = _update_configuration
     _StreamShard.add = _shard_add
     _Rule.send_to_targets = _send_to_targets
+    for name in _WRITES:
+        setattr(_DynamoDBBackend, name, _serialized(getattr(_DynamoDBBackend, name)))
     _Queue._ecobid_patched = True

@@ -202,6 +202,43 @@ def test_input_path_delivers_that_part_of_the_event(client):
     assert event["detail"] == detail and event["detail-type"] == "ItemCreated"
 
 
+def test_concurrent_conditional_puts_of_one_key_let_exactly_one_through(client, monkeypatch):
+    import concurrent.futures
+    import time
+
+    from moto.dynamodb.models import table as table_models
+
+    # Widen moto's window between reading the item and writing it (the server runs in this process), so the
+    # race shows every time rather than once in many runs.
+    evaluate = table_models.get_filter_expression
+
+    def slow_condition(*args, **kwargs):
+        time.sleep(0.02)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(table_models, "get_filter_expression", slow_condition)
+    ddb = client("dynamodb")
+    ddb.create_table(
+        TableName="claims",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    clients = [client("dynamodb") for _ in range(8)]
+
+    def claim(args):
+        c, key = args
+        try:
+            c.put_item(TableName="claims", Item={"PK": {"S": key}}, ConditionExpression="attribute_not_exists(PK)")
+            return 1
+        except c.exceptions.ConditionalCheckFailedException:
+            return 0
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        winners = [sum(pool.map(claim, [(c, f"k{round_}") for c in clients])) for round_ in range(10)]
+    assert winners == [1] * 10
+
+
 def test_apply_refuses_another_moto_release(monkeypatch):
     import moto
 
