@@ -245,7 +245,9 @@ async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
         .await
         .expect("group");
     // GIVEN a one-time schedule due in 2 s, deleted after completion (as the workers will make them)
-    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    // Whole seconds: an at() expression has no finer time, so that is when it is due.
+    let at =
+        chrono::SubsecRound::trunc_subsecs(chrono::Utc::now() + chrono::Duration::seconds(2), 0);
     let input =
         serde_json::json!({"reservationId": "r-1", "expiresAt": at.to_rfc3339()}).to_string();
     scheduler
