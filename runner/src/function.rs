@@ -137,10 +137,6 @@ impl Function {
         &self.spec.name
     }
 
-    pub fn arn(&self) -> &str {
-        &self.spec.arn
-    }
-
     /// Invokes the function with `payload` and waits for its answer.
     pub async fn invoke(&self, payload: &Value) -> Result<Value, InvokeError> {
         let (reply, answer) = oneshot::channel();

@@ -34,10 +34,6 @@ impl Authorizer {
         }
     }
 
-    pub fn jwks_url(&self) -> &str {
-        &self.jwks_url
-    }
-
     /// The token's claims, as API Gateway passes them on (`requestContext.authorizer.jwt.claims`).
     pub async fn authorize(&self, header: Option<&str>) -> Result<Map<String, Value>, Refused> {
         let header = header.ok_or_else(|| Refused("no Authorization header".into()))?;

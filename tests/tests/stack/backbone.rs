@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::event::{CorrelationId, DomainEvent, Envelope, ItemCreated, ItemMode, Location};
 use serde_json::{json, Value};
 
-use crate::probe::{eventually, Policy, Probe, REGION};
+use crate::probe::{eventually, Emulator, Policy, Probe};
 
 const FAST: Policy = Policy {
     max_receive_count: 5,
@@ -283,26 +283,21 @@ async fn a_put_of_an_outbox_item_reaches_the_right_queue_within_two_seconds() {
         .as_str()
         .expect("queue")
         .to_owned();
-    let endpoint = e2e::terraform::required_env("AWS_ENDPOINT_URL");
-    let aws = runner::sdk_config(&endpoint, REGION).await;
+    let emulator = Emulator::from_env().await;
     let (ddb, sqs) = (
-        aws_sdk_dynamodb::Client::new(&aws),
-        aws_sdk_sqs::Client::new(&aws),
+        aws_sdk_dynamodb::Client::new(&emulator.aws),
+        aws_sdk_sqs::Client::new(&emulator.aws),
     );
 
     // GIVEN the local runner playing only the workspace's stream publisher (the queues' workers are not run,
     // so the message stays in its queue to be seen)
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let _runner = runner::start(runner::Options {
-        endpoint,
-        region: REGION.into(),
-        prefix: format!("ecobid-{ws}-stream-publisher"),
-        code_dirs: vec![root.join("dist/lambda")],
-        work_dir: std::env::temp_dir().join(format!("ecobid-relay-{ws}-{}", std::process::id())),
-        api_port: 0,
-    })
-    .await
-    .expect("runner");
+    let _runner = emulator
+        .runner(
+            &format!("ecobid-{ws}-stream-publisher"),
+            vec![root.join("dist/lambda")],
+        )
+        .await;
     assert_eq!(
         _runner.summary.stream_mappings.len(),
         1,

@@ -17,15 +17,12 @@ use crate::probe::{applied_role, eventually, queue_arn, unique, zip_binary, Emul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
-    let Emulator {
-        endpoint,
-        workspace,
-        aws,
-    } = Emulator::from_env().await;
+    let emulator = Emulator::from_env().await;
+    let aws = &emulator.aws;
     let (lambda, gw, cognito) = (
-        aws_sdk_lambda::Client::new(&aws),
-        aws_sdk_apigatewayv2::Client::new(&aws),
-        aws_sdk_cognitoidentityprovider::Client::new(&aws),
+        aws_sdk_lambda::Client::new(aws),
+        aws_sdk_apigatewayv2::Client::new(aws),
+        aws_sdk_cognitoidentityprovider::Client::new(aws),
     );
     let name = unique("api");
 
@@ -70,7 +67,7 @@ async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
         .function_name(&name)
         .runtime(Runtime::Providedal2023)
         .handler("bootstrap")
-        .role(applied_role(&lambda, &workspace).await)
+        .role(applied_role(&lambda, &emulator.workspace).await)
         .timeout(10)
         .code(FunctionCode::builder().zip_file(zip.into()).build())
         .send()
@@ -131,19 +128,11 @@ async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
         .await
         .expect("route");
 
-    let runner = runner::start(runner::Options {
-        endpoint,
-        region: REGION.into(),
-        prefix: name.clone(),
-        code_dirs: vec![zip_binary(env!("CARGO_BIN_EXE_probe-http"), "http")
-            .parent()
-            .expect("dir")
-            .to_path_buf()],
-        work_dir: std::env::temp_dir().join(format!("ecobid-{name}")),
-        api_port: 0,
-    })
-    .await
-    .expect("runner");
+    let code_dir = zip_binary(env!("CARGO_BIN_EXE_probe-http"), "http")
+        .parent()
+        .expect("dir")
+        .to_path_buf();
+    let runner = emulator.runner(&name, vec![code_dir]).await;
     let base = runner
         .summary
         .apis
@@ -169,11 +158,11 @@ async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
 
     // AND the authorized route refuses no token, a garbage token and a token for another client, with 401
     let (id_token, _) =
-        runner::token::token(&aws, &pool_id, &app_id, "alice", "Local-Passw0rd!", None)
+        runner::token::token(aws, &pool_id, &app_id, "alice", "Local-Passw0rd!", None)
             .await
             .expect("token");
     let (other_token, _) =
-        runner::token::token(&aws, &pool_id, &other_id, "alice", "Local-Passw0rd!", None)
+        runner::token::token(aws, &pool_id, &other_id, "alice", "Local-Passw0rd!", None)
             .await
             .expect("token");
     for (what, token) in [
@@ -217,15 +206,12 @@ async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
-    let Emulator {
-        endpoint,
-        workspace,
-        aws,
-    } = Emulator::from_env().await;
+    let emulator = Emulator::from_env().await;
+    let aws = &emulator.aws;
     let (sqs, scheduler, lambda) = (
-        aws_sdk_sqs::Client::new(&aws),
-        aws_sdk_scheduler::Client::new(&aws),
-        aws_sdk_lambda::Client::new(&aws),
+        aws_sdk_sqs::Client::new(aws),
+        aws_sdk_scheduler::Client::new(aws),
+        aws_sdk_lambda::Client::new(aws),
     );
     let name = unique("schedule");
     let queue_url = sqs
@@ -265,7 +251,7 @@ async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
         .target(
             Target::builder()
                 .arn(&queue_arn)
-                .role_arn(applied_role(&lambda, &workspace).await)
+                .role_arn(applied_role(&lambda, &emulator.workspace).await)
                 .input(&input)
                 .build()
                 .expect("target"),
@@ -274,16 +260,7 @@ async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
         .await
         .expect("schedule");
 
-    let runner = runner::start(runner::Options {
-        endpoint,
-        region: REGION.into(),
-        prefix: name.clone(),
-        code_dirs: vec![],
-        work_dir: std::env::temp_dir().join(format!("ecobid-{name}")),
-        api_port: 0,
-    })
-    .await
-    .expect("runner");
+    let runner = emulator.runner(&name, vec![]).await;
     assert_eq!(runner.summary.schedule_groups, vec![name.clone()]);
 
     // THEN its input arrives in the queue, not before it is due, and the schedule is gone

@@ -90,6 +90,25 @@ impl Emulator {
             endpoint,
         }
     }
+
+    /// Where a runner for `prefix` keeps the code it unpacks and the functions' logs.
+    pub fn work_dir(prefix: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("ecobid-{prefix}-{}", std::process::id()))
+    }
+
+    /// A local runner, in this process, for what starts with `prefix`, with the zips of `code_dirs`.
+    pub async fn runner(&self, prefix: &str, code_dirs: Vec<PathBuf>) -> runner::Runner {
+        runner::start(runner::Options {
+            endpoint: self.endpoint.clone(),
+            region: REGION.into(),
+            prefix: prefix.to_owned(),
+            code_dirs,
+            work_dir: Self::work_dir(prefix),
+            api_port: 0,
+        })
+        .await
+        .expect("runner")
+    }
 }
 
 /// A name of its own for a test's resources: `probe-<label>-<8 hex>`.
@@ -102,19 +121,15 @@ pub fn unique(label: &str) -> String {
 
 impl Probe {
     pub async fn deploy(label: &str, policy: Policy) -> Self {
-        let Emulator {
-            endpoint,
-            workspace,
-            aws,
-        } = Emulator::from_env().await;
+        let emulator = Emulator::from_env().await;
         let (sqs, ddb, lambda) = (
-            aws_sdk_sqs::Client::new(&aws),
-            aws_sdk_dynamodb::Client::new(&aws),
-            aws_sdk_lambda::Client::new(&aws),
+            aws_sdk_sqs::Client::new(&emulator.aws),
+            aws_sdk_dynamodb::Client::new(&emulator.aws),
+            aws_sdk_lambda::Client::new(&emulator.aws),
         );
         let name = unique(label);
 
-        let role = applied_role(&lambda, &workspace).await;
+        let role = applied_role(&lambda, &emulator.workspace).await;
 
         let table = format!("{name}-table");
         ddb.create_table()
@@ -202,17 +217,8 @@ impl Probe {
             .await
             .expect("mapping");
 
-        let work_dir = std::env::temp_dir().join(format!("ecobid-{name}"));
-        let runner = runner::start(runner::Options {
-            endpoint,
-            region: REGION.into(),
-            prefix: name.clone(),
-            code_dirs: vec![probe_zip().parent().expect("dir").to_path_buf()],
-            work_dir: work_dir.clone(),
-            api_port: 0,
-        })
-        .await
-        .expect("runner");
+        let code_dir = probe_zip().parent().expect("dir").to_path_buf();
+        let runner = emulator.runner(&name, vec![code_dir]).await;
         assert_eq!(
             runner.summary.functions,
             vec![name.clone()],
@@ -224,7 +230,9 @@ impl Probe {
             "and plays its mapping"
         );
         Self {
-            log: work_dir.join("logs").join(format!("{name}.log")),
+            log: Emulator::work_dir(&name)
+                .join("logs")
+                .join(format!("{name}.log")),
 
             sqs,
             ddb,
