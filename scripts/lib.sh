@@ -90,17 +90,18 @@ EOF
   die "moto did not answer on port $port within 10 s (see $dir/moto.log)"
 }
 
-# start_runner NAME [API_PORT]: run the local runner (ecobid-runner) for stack NAME in the background: the
-# functions Terraform applied in workspace NAME, their mappings, HTTP API and schedules. Waits until it serves.
+# start_runner NAME [API_PORT [PREFIX]]: run the local runner (ecobid-runner) for stack NAME in the background:
+# the functions Terraform applied in workspace NAME (or those whose names start with PREFIX), their mappings,
+# HTTP API and schedules. Waits until it serves.
 start_runner() {
-  local name="$1" api_port="${2:-0}" dir target_dir
+  local name="$1" api_port="${2:-0}" prefix="${3:-ecobid-$1-}" dir target_dir
   dir="$(stack_dir "$name")"
   stop_runner "$name"
   target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
   build_runner
   rm -f "$dir/runner/runner.json"
   "$target_dir/debug/ecobid-runner" serve --endpoint "$AWS_ENDPOINT_URL" --region "$LOCAL_REGION" \
-    --prefix "ecobid-$name-" --code-dir "$ROOT/dist/lambda" --work-dir "$dir/runner" --api-port "$api_port" \
+    --prefix "$prefix" --code-dir "$ROOT/dist/lambda" --work-dir "$dir/runner" --api-port "$api_port" \
     >"$dir/runner.log" 2>&1 &
   echo $! >"$dir/runner.pid"
   for _ in $(seq 1 100); do

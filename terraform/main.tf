@@ -53,6 +53,7 @@ locals {
     "POST /users/{id}/ratings"         = true
   }
 
+  push_applications = compact([var.api.push_application_arn_ios, var.api.push_application_arn_android])
   table_resources   = [module.storage.table_arn, "${module.storage.table_arn}/index/*"]
   schedules_arn     = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${module.scheduler.schedule_group_name}/*"
   sns_endpoints_arn = "arn:${local.partition}:sns:${local.region}:${local.account_id}:endpoint/*"
@@ -266,16 +267,25 @@ module "api_function" {
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
 
-  policy_statements = [
+  policy_statements = concat([
     { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]), resources = local.table_resources },
     # The presigned POST for photo uploads is signed with the function's credentials.
     { sid = "PresignUploads", actions = ["s3:PutObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*"] },
-  ]
+    ],
+    # Push tokens become endpoints of the configured platform applications (none configured: no statement).
+    length(local.push_applications) > 0 ? [
+      { sid = "PushEndpoints", actions = ["sns:CreatePlatformEndpoint"], resources = local.push_applications },
+    ] : [],
+  )
 
   environment = {
-    TABLE_NAME     = module.storage.table_name
-    UPLOADS_BUCKET = module.storage.uploads_bucket
-    UPLOADS_PREFIX = module.storage.uploads_prefix
+    TABLE_NAME                   = module.storage.table_name
+    UPLOADS_BUCKET               = module.storage.uploads_bucket
+    UPLOADS_PREFIX               = module.storage.uploads_prefix
+    RESERVATION_TTL_SECONDS      = tostring(var.api.reservation_ttl_seconds)
+    MIN_AUCTION_SECONDS          = tostring(var.api.min_auction_seconds)
+    PUSH_APPLICATION_ARN_IOS     = var.api.push_application_arn_ios
+    PUSH_APPLICATION_ARN_ANDROID = var.api.push_application_arn_android
   }
 }
 

@@ -121,14 +121,23 @@ variable "stream_publisher" {
 }
 
 variable "api" {
-  description = "The API Lambda and its stage's throttling (API Gateway answers 429 above these)."
+  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, and the SNS platform applications push tokens register with (none: devices are recorded only)."
   type = object({
-    timeout_seconds        = optional(number, 10)
-    memory_mb              = optional(number, 512)
-    throttling_rate_limit  = optional(number, 100)
-    throttling_burst_limit = optional(number, 200)
+    timeout_seconds              = optional(number, 10)
+    memory_mb                    = optional(number, 512)
+    throttling_rate_limit        = optional(number, 100)
+    throttling_burst_limit       = optional(number, 200)
+    reservation_ttl_seconds      = optional(number, 86400)
+    min_auction_seconds          = optional(number, 300)
+    push_application_arn_ios     = optional(string, "")
+    push_application_arn_android = optional(string, "")
   })
   default = {}
+
+  validation {
+    condition     = var.api.reservation_ttl_seconds >= 1 && var.api.min_auction_seconds >= 1 && var.api.min_auction_seconds <= 604800
+    error_message = "api.reservation_ttl_seconds must be at least 1; api.min_auction_seconds 1 to 604800 (7 days)."
+  }
 }
 
 variable "admin_alert_emails" {

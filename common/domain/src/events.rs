@@ -35,6 +35,14 @@ pub struct ItemCreated {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The seller withdrew a listing nobody had taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemDeleted {
+    pub item_id: String,
+    pub seller_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemExpired {
@@ -261,6 +269,7 @@ macro_rules! catalog {
 catalog! {
     ItemCreated => Items,
     ItemExpired => Items,
+    ItemDeleted => Items,
     ReservationCreated => Reservations,
     ReservationConfirmed => Reservations,
     ReservationCompleted => Reservations,

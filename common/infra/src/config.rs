@@ -92,10 +92,89 @@ impl WorkerConfig {
     }
 }
 
+/// What the API function needs (Terraform's `module "api_function"` environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub table_name: String,
+    pub uploads_bucket: String,
+    pub uploads_prefix: String,
+    /// How long a reservation holds an item (default: DOMAIN.md's 24 h); tests shorten it.
+    pub reservation_ttl: Option<Duration>,
+    /// The shortest auction allowed (default 5 minutes); tests shorten it.
+    pub min_auction: Option<Duration>,
+    /// SNS platform applications for push endpoints, where configured.
+    pub push_application_ios: Option<String>,
+    pub push_application_android: Option<String>,
+    /// Where S3 is when not AWS's own (the local emulator): presigned forms point there, path-style.
+    pub s3_endpoint: Option<String>,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let optional = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let text = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
+        let seconds = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            optional(name)
+                .map(|value| match value.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+                    _ => Err(ConfigError::Invalid {
+                        name,
+                        value,
+                        reason: "not a positive whole number of seconds".into(),
+                    }),
+                })
+                .transpose()
+        };
+        Ok(Self {
+            table_name: text("TABLE_NAME")?,
+            uploads_bucket: text("UPLOADS_BUCKET")?,
+            uploads_prefix: optional("UPLOADS_PREFIX").unwrap_or_else(|| "uploads/".into()),
+            reservation_ttl: seconds("RESERVATION_TTL_SECONDS")?,
+            min_auction: seconds("MIN_AUCTION_SECONDS")?,
+            push_application_ios: optional("PUSH_APPLICATION_ARN_IOS"),
+            push_application_android: optional("PUSH_APPLICATION_ARN_ANDROID"),
+            s3_endpoint: optional("AWS_ENDPOINT_URL_S3").or_else(|| optional("AWS_ENDPOINT_URL")),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn api_config_reads_names_and_optional_durations() {
+        let vars: HashMap<&str, &str> = HashMap::from([
+            ("TABLE_NAME", "t"),
+            ("UPLOADS_BUCKET", "b"),
+            ("RESERVATION_TTL_SECONDS", "30"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ]);
+        let cfg = ApiConfig::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(cfg.reservation_ttl, Some(Duration::from_secs(30)));
+        assert_eq!(cfg.min_auction, None);
+        assert_eq!(cfg.uploads_prefix, "uploads/");
+        assert_eq!(cfg.s3_endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+        let missing = ApiConfig::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".into()));
+        assert_eq!(missing, Err(ConfigError::Missing("UPLOADS_BUCKET")));
+        let bad = ApiConfig::from_lookup(|k| match k {
+            "MIN_AUCTION_SECONDS" => Some("soon".into()),
+            "TABLE_NAME" | "UPLOADS_BUCKET" => Some("x".into()),
+            _ => None,
+        });
+        assert!(matches!(
+            bad,
+            Err(ConfigError::Invalid {
+                name: "MIN_AUCTION_SECONDS",
+                ..
+            })
+        ));
+    }
 
     fn env(overrides: &[(&str, &str)]) -> HashMap<String, String> {
         let mut vars: HashMap<String, String> = [

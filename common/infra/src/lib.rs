@@ -9,3 +9,4 @@ pub mod lambda;
 pub mod outbox;
 pub mod runtime;
 pub mod sqs;
+pub mod store;

@@ -1,0 +1,103 @@
+//! Who is calling and on behalf of which request: the caller comes from the JWT authorizer's claims in the
+//! API Gateway request context (never from anything else the client sends), the correlation id from the
+//! `x-correlation-id` header or a fresh one; both are on every log line and event of the request.
+
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{SubsecRound, Utc};
+use domain::event::CorrelationId;
+use domain::service::Ctx;
+use lambda_http::request::RequestContext;
+use tracing::{info, info_span, Instrument};
+
+use crate::error::ApiError;
+
+pub static CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
+
+/// The `sub` claim the JWT authorizer verified, if the route has one.
+pub fn caller_of(extensions: &Extensions) -> Option<String> {
+    match extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx
+            .authorizer
+            .as_ref()?
+            .jwt
+            .as_ref()?
+            .claims
+            .get("sub")
+            .filter(|sub| !sub.is_empty())
+            .cloned(),
+        _ => None,
+    }
+}
+
+/// The correlation id of the request (set by [`correlate`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Correlation(pub CorrelationId);
+
+/// The authenticated caller, the request's correlation id and the time it arrived (millisecond precision, as
+/// stored and as cursors carry it).
+pub struct Actor(pub Ctx);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Routes that need a token are behind the authorizer: no claims here means a route declared without it.
+        let caller = caller_of(&parts.extensions).ok_or_else(ApiError::unauthorized)?;
+        let correlation = parts
+            .extensions
+            .get::<Correlation>()
+            .map_or_else(CorrelationId::random, |c| c.0);
+        tracing::Span::current().record("caller", caller.as_str());
+        Ok(Actor(Ctx {
+            caller,
+            correlation,
+            now: Utc::now().trunc_subsecs(3),
+        }))
+    }
+}
+
+/// Middleware: gives the request its correlation id and span, answers with the id, logs one line per request.
+pub async fn correlate(mut request: Request, next: Next) -> Response {
+    let correlation = request
+        .headers()
+        .get(&CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<CorrelationId>().ok())
+        .unwrap_or_else(CorrelationId::random);
+    request.extensions_mut().insert(Correlation(correlation));
+    let request_id = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    let span = info_span!(
+        "request",
+        correlation_id = %correlation,
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = request_id.as_deref().unwrap_or(""),
+        caller = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    async move {
+        let mut response = next.run(request).await;
+        if let Ok(value) = HeaderValue::from_str(&correlation.to_string()) {
+            response
+                .headers_mut()
+                .insert(CORRELATION_HEADER.clone(), value);
+        }
+        info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request done"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,52 @@
+//! The REST API the mobile app calls: one axum [`Router`] (`app`), run by `lambda_http` behind API Gateway (in
+//! AWS, and behind the local runner's gateway locally) and by the tests in process (`oneshot`). Handlers only
+//! translate: HTTP in, a use-case of `domain::service`, HTTP out; errors are RFC 9457 problems (`error`).
+//! The OpenAPI 3.1 document (`GET /openapi.json`) is generated from the handlers' annotations.
+
+pub mod context;
+pub mod error;
+pub mod idempotency;
+pub mod openapi;
+pub mod presign;
+pub mod push;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::{middleware, Extension, Router};
+use domain::service::Service;
+
+pub use routes::{BidPlacedResponse, BidRequest, PhotoRequest, PhotoUpload};
+
+/// The largest request body: items, bids and profiles are small.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub presigner: presign::Presigner,
+    pub push: Arc<dyn push::Push>,
+}
+
+/// The whole API: routes, the OpenAPI document, body limit, Idempotency-Key, correlation ids.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = routes::router().split_for_parts();
+    let doc = Arc::new(openapi::finish(doc));
+    router
+        .fallback(routes::no_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(Extension(doc))
+        .layer(middleware::from_fn(context::correlate))
+        .with_state(state)
+}
+
+/// The OpenAPI document the API serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(routes::router().split_for_parts().1)
+}

@@ -1,0 +1,57 @@
+//! The API Lambda: wiring only. Configuration is read once, at cold start.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use api::presign::Presigner;
+use api::push::{Push, RecordOnly, SnsPush};
+use api::{app, AppState};
+use domain::model::Platform;
+use domain::service::{Service, Settings};
+use infra::config::ApiConfig;
+use infra::store::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    infra::lambda::init_tracing();
+    let cfg = ApiConfig::from_env()?;
+    let aws = infra::lambda::aws_config().await;
+    let duration =
+        |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    let defaults = Settings::default();
+    let settings = Settings {
+        reservation_ttl: cfg
+            .reservation_ttl
+            .map_or(defaults.reservation_ttl, duration),
+        min_auction: cfg.min_auction.map_or(defaults.min_auction, duration),
+        uploads_prefix: cfg.uploads_prefix,
+        ..defaults
+    };
+    let applications: HashMap<Platform, String> = [
+        (Platform::Ios, cfg.push_application_ios),
+        (Platform::Android, cfg.push_application_android),
+    ]
+    .into_iter()
+    .filter_map(|(platform, arn)| Some((platform, arn?)))
+    .collect();
+    let push: Arc<dyn Push> = if applications.is_empty() {
+        Arc::new(RecordOnly)
+    } else {
+        Arc::new(SnsPush::new(aws_sdk_sns::Client::new(&aws), applications))
+    };
+    let credentials = aws
+        .credentials_provider()
+        .ok_or("no AWS credentials provider")?;
+    let region = aws
+        .region()
+        .map(ToString::to_string)
+        .ok_or("no AWS region")?;
+    let presigner = Presigner::new(cfg.uploads_bucket, region, cfg.s3_endpoint, credentials);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), cfg.table_name);
+    let state = AppState {
+        service: Service::new(Arc::new(store), settings),
+        presigner,
+        push,
+    };
+    Box::pin(lambda_http::run(app(state))).await
+}

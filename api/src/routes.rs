@@ -1,0 +1,529 @@
+//! The endpoints: each extracts, calls one use-case and answers. Rules live in `domain`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use domain::error::{FieldError, Validator};
+use domain::geo;
+use domain::model::*;
+use domain::rules::{NewAuction, NewItem, NewRating, ProfileUpdate};
+use domain::store::{BrowseQuery, Cursor};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::context::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// A JSON body; a bad one is a problem (400 malformed/invalid, 413 too large, 415 not JSON).
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+/// Path parameters (`{id}`); a malformed one is a 404 problem.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct PathParam<T>(pub T);
+
+type Id = PathParam<String>;
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi_json))
+        .routes(routes!(browse, create_item))
+        .routes(routes!(get_item, delete_item))
+        .routes(routes!(add_photo))
+        .routes(routes!(reserve))
+        .routes(routes!(get_reservation))
+        .routes(routes!(confirm))
+        .routes(routes!(complete))
+        .routes(routes!(cancel))
+        .routes(routes!(create_auction))
+        .routes(routes!(get_auction))
+        .routes(routes!(list_bids, place_bid))
+        .routes(routes!(me, update_me))
+        .routes(routes!(register_device))
+        .routes(routes!(rate_user))
+}
+
+/// Unknown paths answer a problem too.
+pub async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-route",
+        format!("no route {method} {}", uri.path()),
+    )
+}
+
+/// The OpenAPI 3.1 document of this API, generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
+async fn openapi_json(
+    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> impl IntoResponse {
+    Json(doc.as_ref().clone())
+}
+
+// ---- items -------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct BrowseParams {
+    /// `lat,lon` of the centre: items within `radiusKm` of it.
+    #[param(
+        pattern = r"^-?[0-9]{1,3}(\.[0-9]+)?,-?[0-9]{1,3}(\.[0-9]+)?$",
+        example = "48.8584,2.2945"
+    )]
+    near: Option<String>,
+    /// Radius around `near`, km (default 10, at most 50).
+    #[param(minimum = 0.1, maximum = 50.0)]
+    radius_km: Option<f64>,
+    /// Only this category (alone: the category's newest items).
+    category: Option<Category>,
+    /// From a previous page's `nextCursor`.
+    cursor: Option<String>,
+    /// Items per page (default 20, at most 50).
+    #[param(minimum = 1, maximum = 50)]
+    limit: Option<u32>,
+}
+
+/// One page of items, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPage {
+    items: Vec<Item>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+fn cursor(text: Option<&str>) -> ApiResult<Option<Cursor>> {
+    text.map(|c| {
+        Cursor::parse(c).ok_or_else(|| {
+            ApiError::invalid(vec![FieldError::new(
+                "cursor",
+                "not a cursor this API gave",
+            )])
+        })
+    })
+    .transpose()
+}
+
+fn limit(limit: Option<u32>) -> ApiResult<usize> {
+    match limit.unwrap_or(20) {
+        n @ 1..=50 => Ok(n as usize),
+        _ => Err(ApiError::invalid(vec![FieldError::new(
+            "limit",
+            "must be 1 to 50",
+        )])),
+    }
+}
+
+/// Browse listed items near a point (geohash cells, then real distance) and/or in a category.
+#[utoipa::path(get, path = "/items", tag = "items", params(BrowseParams),
+    responses((status = 200, body = ItemPage)))]
+async fn browse(
+    State(state): State<AppState>,
+    Query(p): Query<BrowseParams>,
+) -> ApiResult<Json<ItemPage>> {
+    let mut v = Validator::default();
+    let near = match &p.near {
+        Some(text) => {
+            let point = text
+                .split_once(',')
+                .and_then(|(lat, lon)| {
+                    Some((
+                        lat.trim().parse::<f64>().ok()?,
+                        lon.trim().parse::<f64>().ok()?,
+                    ))
+                })
+                .filter(|(lat, lon)| geo::valid(*lat, *lon));
+            v.check(
+                point.is_some(),
+                "near",
+                "must be lat,lon with -90 <= lat <= 90 and -180 <= lon <= 180",
+            );
+            point
+        }
+        None => None,
+    };
+    let radius = p.radius_km.unwrap_or(10.0);
+    v.check(
+        (0.1..=geo::MAX_RADIUS_KM).contains(&radius),
+        "radiusKm",
+        format!("must be 0.1 to {}", geo::MAX_RADIUS_KM),
+    )
+    .check(
+        p.near.is_some() || p.category.is_some(),
+        "",
+        "give near, category or both",
+    );
+    v.finish()?;
+    let query = BrowseQuery {
+        near: near.map(|(lat, lon)| (lat, lon, radius)),
+        category: p.category,
+        after: cursor(p.cursor.as_deref())?,
+        limit: limit(p.limit)?,
+    };
+    let page = state.service.browse(&query).await?;
+    Ok(Json(ItemPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Post an item, free or for auction. Emits ItemCreated.
+#[utoipa::path(post, path = "/items", tag = "items", request_body = NewItem,
+    responses((status = 201, body = Item)), security(("cognito" = [])))]
+async fn create_item(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    Body(input): Body<NewItem>,
+) -> ApiResult<(StatusCode, Json<Item>)> {
+    let item = state.service.create_item(&ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+#[utoipa::path(get, path = "/items/{id}", tag = "items", params(("id" = String, Path)),
+    responses((status = 200, body = Item)))]
+async fn get_item(State(state): State<AppState>, PathParam(id): Id) -> ApiResult<Json<Item>> {
+    Ok(Json(state.service.get_item(&id).await?))
+}
+
+/// The seller withdraws an item nobody has taken. Emits ItemDeleted.
+#[utoipa::path(delete, path = "/items/{id}", tag = "items", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted")), security(("cognito" = [])))]
+async fn delete_item(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+) -> ApiResult<StatusCode> {
+    state.service.delete_item(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Content types a photo may have.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum ImageType {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/webp")]
+    Webp,
+}
+
+impl ImageType {
+    fn as_str(self) -> &'static str {
+        match self {
+            ImageType::Jpeg => "image/jpeg",
+            ImageType::Png => "image/png",
+            ImageType::Webp => "image/webp",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhotoRequest {
+    /// The content type the upload will have (the form allows exactly this one).
+    pub content_type: ImageType,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotoUpload {
+    pub photo: Photo,
+    pub upload: crate::presign::UploadForm,
+}
+
+/// Start a photo upload: the photo is PENDING, the answer a presigned POST form for its key.
+#[utoipa::path(post, path = "/items/{id}/photos", tag = "items", params(("id" = String, Path)),
+    request_body = PhotoRequest, responses((status = 201, body = PhotoUpload)), security(("cognito" = [])))]
+async fn add_photo(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+    Body(input): Body<PhotoRequest>,
+) -> ApiResult<(StatusCode, Json<PhotoUpload>)> {
+    let photo = state.service.add_photo(&ctx, &id).await?;
+    let upload = state
+        .presigner
+        .form(&photo.key, input.content_type.as_str(), ctx.now)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok((StatusCode::CREATED, Json(PhotoUpload { photo, upload })))
+}
+
+// ---- reservations ------------------------------------------------------------------------------------------
+
+/// Reserve a free item: item RESERVED, reservation PENDING. Emits ReservationCreated.
+#[utoipa::path(post, path = "/items/{id}/reserve", tag = "reservations", params(("id" = String, Path)),
+    responses((status = 201, body = Reservation)), security(("cognito" = [])))]
+async fn reserve(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+) -> ApiResult<(StatusCode, Json<Reservation>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.service.reserve(&ctx, &id).await?),
+    ))
+}
+
+/// A reservation, to its buyer and seller.
+#[utoipa::path(get, path = "/reservations/{id}", tag = "reservations", params(("id" = String, Path)),
+    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+async fn get_reservation(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+) -> ApiResult<Json<Reservation>> {
+    Ok(Json(state.service.get_reservation(&ctx, &id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// The agreed pickup time.
+    pickup_at: Option<DateTime<Utc>>,
+}
+
+/// The seller confirms (optionally with a pickup time). Emits ReservationConfirmed.
+#[utoipa::path(post, path = "/reservations/{id}/confirm", tag = "reservations", params(("id" = String, Path)),
+    request_body(content = Option<ConfirmRequest>, description = "Optional"),
+    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+async fn confirm(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Reservation>> {
+    let input: ConfirmRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ConfirmRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            let code = if e.is_syntax() || e.is_eof() {
+                "malformed-json"
+            } else {
+                "validation-failed"
+            };
+            ApiError::bad_request(code, e.to_string())
+        })?
+    };
+    Ok(Json(
+        state.service.confirm(&ctx, &id, input.pickup_at).await?,
+    ))
+}
+
+/// Either party records the pickup: both users' stats move. Emits ReservationCompleted.
+#[utoipa::path(post, path = "/reservations/{id}/complete", tag = "reservations", params(("id" = String, Path)),
+    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+async fn complete(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+) -> ApiResult<Json<Reservation>> {
+    Ok(Json(state.service.complete(&ctx, &id).await?))
+}
+
+/// Either party cancels; the item is AVAILABLE again. Emits ReservationCancelled.
+#[utoipa::path(post, path = "/reservations/{id}/cancel", tag = "reservations", params(("id" = String, Path)),
+    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+async fn cancel(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+) -> ApiResult<Json<Reservation>> {
+    Ok(Json(state.service.cancel(&ctx, &id).await?))
+}
+
+// ---- auctions ----------------------------------------------------------------------------------------------
+
+/// Put one of the caller's auction items up for auction. Emits AuctionCreated.
+#[utoipa::path(post, path = "/auctions", tag = "auctions", request_body = NewAuction,
+    responses((status = 201, body = Auction)), security(("cognito" = [])))]
+async fn create_auction(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    Body(input): Body<NewAuction>,
+) -> ApiResult<(StatusCode, Json<Auction>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.service.create_auction(&ctx, &input).await?),
+    ))
+}
+
+/// An auction with its current bid and bid count.
+#[utoipa::path(get, path = "/auctions/{id}", tag = "auctions", params(("id" = String, Path)),
+    responses((status = 200, body = Auction)))]
+async fn get_auction(State(state): State<AppState>, PathParam(id): Id) -> ApiResult<Json<Auction>> {
+    Ok(Json(state.service.get_auction(&id).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BidRequest {
+    /// Cents: at least max(startingPrice, currentBid + minIncrement).
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub amount: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BidPlacedResponse {
+    pub bid: Bid,
+    pub auction: Auction,
+}
+
+/// Bid. Refusals are 409 with the reason (bid-too-low, auction-ended, auction-closed). Emits BidPlaced (and
+/// AuctionExtended when the bid came in the last 2 minutes).
+#[utoipa::path(post, path = "/auctions/{id}/bids", tag = "auctions", params(("id" = String, Path)),
+    request_body = BidRequest, responses((status = 201, body = BidPlacedResponse)), security(("cognito" = [])))]
+async fn place_bid(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+    Body(input): Body<BidRequest>,
+) -> ApiResult<(StatusCode, Json<BidPlacedResponse>)> {
+    let (bid, auction) = state.service.place_bid(&ctx, &id, input.amount).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(BidPlacedResponse { bid, auction }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PageParams {
+    /// From a previous page's `nextCursor`.
+    cursor: Option<String>,
+    /// Entries per page (default 20, at most 50).
+    #[param(minimum = 1, maximum = 50)]
+    limit: Option<u32>,
+}
+
+/// One page of bids, highest (and so newest) first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BidPage {
+    items: Vec<Bid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/auctions/{id}/bids", tag = "auctions", params(("id" = String, Path), PageParams),
+    responses((status = 200, body = BidPage)))]
+async fn list_bids(
+    State(state): State<AppState>,
+    PathParam(id): Id,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Json<BidPage>> {
+    let below = p
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                ApiError::invalid(vec![FieldError::new(
+                    "cursor",
+                    "not a cursor this API gave",
+                )])
+            })
+        })
+        .transpose()?;
+    let page = state.service.bids(&id, below, limit(p.limit)?).await?;
+    Ok(Json(BidPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+// ---- users -------------------------------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/users/me", tag = "users",
+    responses((status = 200, body = UserProfile)), security(("cognito" = [])))]
+async fn me(State(state): State<AppState>, Actor(ctx): Actor) -> ApiResult<Json<UserProfile>> {
+    Ok(Json(state.service.profile(&ctx.caller).await?))
+}
+
+/// Set the display name and/or home location (for "new items near you").
+#[utoipa::path(put, path = "/users/me", tag = "users", request_body = ProfileUpdate,
+    responses((status = 200, body = UserProfile)), security(("cognito" = [])))]
+async fn update_me(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    Body(input): Body<ProfileUpdate>,
+) -> ApiResult<Json<UserProfile>> {
+    Ok(Json(state.service.update_profile(&ctx, &input).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceRequest {
+    platform: Platform,
+    /// The push token the platform gave the app.
+    #[schema(min_length = 1, max_length = 4096)]
+    token: String,
+}
+
+/// Register a push token: an SNS platform endpoint where the platform's application is configured, else the
+/// device is recorded.
+#[utoipa::path(post, path = "/users/me/devices", tag = "users", request_body = DeviceRequest,
+    responses((status = 201, body = Device)), security(("cognito" = [])))]
+async fn register_device(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    Body(input): Body<DeviceRequest>,
+) -> ApiResult<(StatusCode, Json<Device>)> {
+    let token = input.token.trim();
+    if token.is_empty() || token.len() > 4096 {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "token",
+            "must be 1 to 4096 characters",
+        )]));
+    }
+    let endpoint_arn = state
+        .push
+        .endpoint(input.platform, token, &ctx.caller)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let device = Device {
+        platform: input.platform,
+        token_hash: URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())),
+        endpoint_arn,
+        registered_at: ctx.now,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(state.service.register_device(&ctx, device).await?),
+    ))
+}
+
+/// Rate the other party of a completed deal, once. Emits UserRated.
+#[utoipa::path(post, path = "/users/{id}/ratings", tag = "users", params(("id" = String, Path)),
+    request_body = NewRating, responses((status = 201, body = Rating)), security(("cognito" = [])))]
+async fn rate_user(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+    Body(input): Body<NewRating>,
+) -> ApiResult<(StatusCode, Json<Rating>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.service.rate(&ctx, &id, &input).await?),
+    ))
+}

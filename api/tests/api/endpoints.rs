@@ -1,0 +1,413 @@
+//! Every endpoint's success path, and the events each write emits through the outbox.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn event_types(app: &TestApp) -> Vec<&'static str> {
+    app.store
+        .events()
+        .iter()
+        .map(|e| e.event_type().as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn items_post_get_browse_delete() {
+    let app = TestApp::new();
+    let id = post_item(&app.router, "seller", "free").await;
+    // GET /items/{id} needs no token.
+    let got = call(&app.router, Method::GET, &format!("/items/{id}"), None)
+        .send()
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body["status"], "AVAILABLE");
+    assert_eq!(got.body["location"]["geohash"], "u09tun");
+    assert_eq!(got.body["sellerId"], "seller");
+    // Browse by distance: 2 km away is in a 5 km radius, not in a 1 km one.
+    let near = call(
+        &app.router,
+        Method::GET,
+        "/items?near=48.8738,2.2950&radiusKm=5",
+        None,
+    )
+    .send()
+    .await;
+    assert_eq!(near.status, StatusCode::OK, "{}", near.body);
+    assert_eq!(near.body["items"][0]["id"], id.as_str());
+    let far = call(
+        &app.router,
+        Method::GET,
+        "/items?near=48.8738,2.2950&radiusKm=1",
+        None,
+    )
+    .send()
+    .await;
+    assert_eq!(far.body["items"], json!([]));
+    // Browse by category.
+    let cat = call(&app.router, Method::GET, "/items?category=furniture", None)
+        .send()
+        .await;
+    assert_eq!(cat.body["items"][0]["id"], id.as_str());
+    let other = call(&app.router, Method::GET, "/items?category=books", None)
+        .send()
+        .await;
+    assert_eq!(other.body["items"], json!([]));
+    // DELETE by the seller.
+    let deleted = call(
+        &app.router,
+        Method::DELETE,
+        &format!("/items/{id}"),
+        Some("seller"),
+    )
+    .send()
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let gone = call(&app.router, Method::GET, &format!("/items/{id}"), None)
+        .send()
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(event_types(&app), ["ItemCreated", "ItemDeleted"]);
+}
+
+#[tokio::test]
+async fn browsing_pages_with_a_cursor_newest_first() {
+    let app = TestApp::new();
+    let mut ids = vec![];
+    for _ in 0..5 {
+        ids.push(post_item(&app.router, "seller", "free").await);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    ids.reverse();
+    let mut seen = vec![];
+    let mut uri = "/items?category=furniture&limit=2".to_owned();
+    loop {
+        let page = call(&app.router, Method::GET, &uri, None).send().await;
+        assert_eq!(page.status, StatusCode::OK);
+        for item in page.body["items"].as_array().expect("items") {
+            seen.push(item["id"].as_str().expect("id").to_owned());
+        }
+        match page.body["nextCursor"].as_str() {
+            Some(c) => uri = format!("/items?category=furniture&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test]
+async fn a_photo_upload_is_a_bounded_presigned_post_and_a_pending_photo() {
+    let app = TestApp::new();
+    let id = post_item(&app.router, "seller", "free").await;
+    let answer = call(
+        &app.router,
+        Method::POST,
+        &format!("/items/{id}/photos"),
+        Some("seller"),
+    )
+    .json(json!({ "contentType": "image/png" }))
+    .send()
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let key = answer.body["photo"]["key"].as_str().expect("key");
+    assert!(key.starts_with(&format!("uploads/seller/{id}/")), "{key}");
+    assert_eq!(answer.body["photo"]["status"], "PENDING");
+    let upload = &answer.body["upload"];
+    assert_eq!(
+        upload["url"],
+        "https://ecobid-test-uploads.s3.eu-west-1.amazonaws.com"
+    );
+    assert_eq!(upload["fields"]["key"], key);
+    assert_eq!(upload["fields"]["Content-Type"], "image/png");
+    assert_eq!(
+        upload["fields"]["x-amz-signature"].as_str().map(str::len),
+        Some(64)
+    );
+    // The policy pins the key, the content type, the size range and a short expiry.
+    use base64::Engine;
+    let policy = base64::engine::general_purpose::STANDARD
+        .decode(upload["fields"]["policy"].as_str().expect("policy"))
+        .expect("base64");
+    let policy: serde_json::Value = serde_json::from_slice(&policy).expect("policy json");
+    let conditions = policy["conditions"].as_array().expect("conditions");
+    assert!(conditions.contains(&json!(["eq", "$key", key])));
+    assert!(conditions.contains(&json!(["eq", "$Content-Type", "image/png"])));
+    assert!(conditions.contains(&json!(["content-length-range", 1, 15 * 1024 * 1024])));
+    let expires: chrono::DateTime<chrono::Utc> = policy["expiration"]
+        .as_str()
+        .expect("exp")
+        .parse()
+        .expect("time");
+    assert!(expires - chrono::Utc::now() <= chrono::Duration::minutes(10));
+    let item = call(&app.router, Method::GET, &format!("/items/{id}"), None)
+        .send()
+        .await;
+    assert_eq!(item.body["photos"].as_object().map(|p| p.len()), Some(1));
+    // A content type other than the three is refused.
+    let gif = call(
+        &app.router,
+        Method::POST,
+        &format!("/items/{id}/photos"),
+        Some("seller"),
+    )
+    .json(json!({ "contentType": "image/gif" }))
+    .send()
+    .await;
+    assert_eq!(gif.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn flow_2_reserve_confirm_complete_then_rate() {
+    let app = TestApp::new();
+    let item = post_item(&app.router, "seller", "free").await;
+    let r = call(
+        &app.router,
+        Method::POST,
+        &format!("/items/{item}/reserve"),
+        Some("buyer"),
+    )
+    .send()
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["status"], "PENDING");
+    let rid = r.body["id"].as_str().expect("id").to_owned();
+    let got = call(
+        &app.router,
+        Method::GET,
+        &format!("/reservations/{rid}"),
+        Some("seller"),
+    )
+    .send()
+    .await;
+    assert_eq!(got.status, StatusCode::OK);
+    let item_now = call(&app.router, Method::GET, &format!("/items/{item}"), None)
+        .send()
+        .await;
+    assert_eq!(item_now.body["status"], "RESERVED");
+    let confirmed = call(
+        &app.router,
+        Method::POST,
+        &format!("/reservations/{rid}/confirm"),
+        Some("seller"),
+    )
+    .json(json!({ "pickupAt": "2026-11-22T18:00:00Z" }))
+    .send()
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(confirmed.body["status"], "CONFIRMED");
+    let done = call(
+        &app.router,
+        Method::POST,
+        &format!("/reservations/{rid}/complete"),
+        Some("buyer"),
+    )
+    .send()
+    .await;
+    assert_eq!(done.body["status"], "COMPLETED");
+    let rated = call(
+        &app.router,
+        Method::POST,
+        "/users/seller/ratings",
+        Some("buyer"),
+    )
+    .json(json!({ "about": rid, "stars": 5, "comment": "Friendly" }))
+    .send()
+    .await;
+    assert_eq!(rated.status, StatusCode::CREATED, "{}", rated.body);
+    let seller = call(&app.router, Method::GET, "/users/me", Some("seller"))
+        .send()
+        .await;
+    assert_eq!(seller.body["stats"]["itemsGiven"], 1);
+    assert_eq!(seller.body["ratingSum"], 5);
+    let buyer = call(&app.router, Method::GET, "/users/me", Some("buyer"))
+        .send()
+        .await;
+    assert_eq!(buyer.body["stats"]["itemsReceived"], 1);
+    assert_eq!(
+        event_types(&app),
+        [
+            "ItemCreated",
+            "ReservationCreated",
+            "ReservationConfirmed",
+            "ReservationCompleted",
+            "UserRated"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cancelling_puts_the_item_back_and_confirm_needs_no_body() {
+    let app = TestApp::new();
+    let item = post_item(&app.router, "seller", "free").await;
+    let r = call(
+        &app.router,
+        Method::POST,
+        &format!("/items/{item}/reserve"),
+        Some("buyer"),
+    )
+    .send()
+    .await;
+    let rid = r.body["id"].as_str().expect("id").to_owned();
+    let confirmed = call(
+        &app.router,
+        Method::POST,
+        &format!("/reservations/{rid}/confirm"),
+        Some("seller"),
+    )
+    .send()
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let cancelled = call(
+        &app.router,
+        Method::POST,
+        &format!("/reservations/{rid}/cancel"),
+        Some("buyer"),
+    )
+    .send()
+    .await;
+    assert_eq!(cancelled.body["status"], "CANCELLED");
+    let back = call(&app.router, Method::GET, &format!("/items/{item}"), None)
+        .send()
+        .await;
+    assert_eq!(back.body["status"], "AVAILABLE");
+    assert_eq!(event_types(&app).last(), Some(&"ReservationCancelled"));
+}
+
+#[tokio::test]
+async fn flow_3_auction_bids_and_listing() {
+    let app = TestApp::new();
+    let item = post_item(&app.router, "seller", "auction").await;
+    let a = call(&app.router, Method::POST, "/auctions", Some("seller"))
+        .json(json!({ "itemId": item, "startingPrice": 500, "minIncrement": 50, "durationSeconds": 3600 }))
+        .send()
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let aid = a.body["id"].as_str().expect("id").to_owned();
+    let bid = |user: &'static str, amount: i64| {
+        let (router, uri) = (app.router.clone(), format!("/auctions/{aid}/bids"));
+        async move {
+            call(&router, Method::POST, &uri, Some(user))
+                .json(json!({ "amount": amount }))
+                .send()
+                .await
+        }
+    };
+    let first = bid("b1", 500).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["auction"]["leaderId"], "b1");
+    let second = bid("b2", 600).await;
+    assert_eq!(second.body["auction"]["currentBid"], 600);
+    let got = call(&app.router, Method::GET, &format!("/auctions/{aid}"), None)
+        .send()
+        .await;
+    assert_eq!(
+        (got.body["currentBid"].clone(), got.body["bidCount"].clone()),
+        (json!(600), json!(2))
+    );
+    let bids = call(
+        &app.router,
+        Method::GET,
+        &format!("/auctions/{aid}/bids"),
+        None,
+    )
+    .send()
+    .await;
+    let amounts: Vec<_> = bids.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| b["amount"].clone())
+        .collect();
+    assert_eq!(amounts, [json!(600), json!(500)]);
+    let item_now = call(&app.router, Method::GET, &format!("/items/{item}"), None)
+        .send()
+        .await;
+    assert_eq!(item_now.body["status"], "IN_AUCTION");
+    assert_eq!(
+        event_types(&app),
+        ["ItemCreated", "AuctionCreated", "BidPlaced", "BidPlaced"]
+    );
+    let outbid = app.store.events()[3].to_json();
+    assert_eq!(outbid["data"]["previousLeaderId"], "b1");
+}
+
+#[tokio::test]
+async fn users_profile_devices() {
+    let app = TestApp::new();
+    let empty = call(&app.router, Method::GET, "/users/me", Some("u1"))
+        .send()
+        .await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.body["id"], "u1");
+    let updated = call(&app.router, Method::PUT, "/users/me", Some("u1"))
+        .json(json!({ "displayName": "Ana", "home": { "lat": 48.85, "lon": 2.35 } }))
+        .send()
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["displayName"], "Ana");
+    assert_eq!(updated.body["home"]["geohash"], "u09tv");
+    let device = call(&app.router, Method::POST, "/users/me/devices", Some("u1"))
+        .json(json!({ "platform": "ios", "token": "apns-token-1" }))
+        .send()
+        .await;
+    assert_eq!(device.status, StatusCode::CREATED, "{}", device.body);
+    assert!(
+        device.body.get("endpointArn").is_none(),
+        "no platform application configured: recorded only"
+    );
+    assert_eq!(app.store.devices("u1").len(), 1);
+}
+
+#[tokio::test]
+async fn the_correlation_id_is_carried_into_events_and_answered() {
+    let app = TestApp::new();
+    let correlation = "6f2c1e4a-5b3d-4c2e-9f1a-0b1c2d3e4f50";
+    let answer = call(&app.router, Method::POST, "/items", Some("s"))
+        .header("x-correlation-id", correlation)
+        .json(new_item("free"))
+        .send()
+        .await;
+    assert_eq!(answer.headers["x-correlation-id"], correlation);
+    assert_eq!(
+        app.store.events()[0].correlation_id.to_string(),
+        correlation
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() {
+    let app = TestApp::new();
+    let first = call(&app.router, Method::POST, "/items", Some("s"))
+        .header("idempotency-key", "k-1")
+        .json(new_item("free"))
+        .send()
+        .await;
+    let again = call(&app.router, Method::POST, "/items", Some("s"))
+        .header("idempotency-key", "k-1")
+        .json(new_item("free"))
+        .send()
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(
+        again.body, first.body,
+        "same key, same body: the same answer"
+    );
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(app.store.events().len(), 1, "the item was created once");
+    let other = call(&app.router, Method::POST, "/items", Some("s"))
+        .header("idempotency-key", "k-1")
+        .json(new_item("auction"))
+        .send()
+        .await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(other.problem(), "idempotency-key-reused");
+    // Keys are per caller: another user's k-1 is theirs.
+    let mine = call(&app.router, Method::POST, "/items", Some("t"))
+        .header("idempotency-key", "k-1")
+        .json(new_item("free"))
+        .send()
+        .await;
+    assert_eq!(mine.status, StatusCode::CREATED);
+    assert_ne!(mine.body["id"], first.body["id"]);
+}

@@ -1,0 +1,192 @@
+//! The port the use-cases store state through. Its writes are conditional: a [`Change`] names, for every record
+//! it replaces, the version it was decided from (or that the record must be new), and is written atomically
+//! with the events it causes (the outbox) or not at all. DynamoDB implements it with `TransactWriteItems` and
+//! condition expressions (`infra::store`), tests and benchmarks with an in-memory map (`infra::store::memory`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::event::Envelope;
+use crate::model::*;
+
+/// A record and the version it was read at (every replacing write bumps it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// What a write expects of the record it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// There is none yet.
+    New,
+    /// It is still at this version: nothing changed it since it was read.
+    Version(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Item(Item, Expect),
+    DeleteItem {
+        id: String,
+        version: u64,
+    },
+    Reservation(Reservation, Expect),
+    Auction(Auction, Expect),
+    /// A new bid record.
+    Bid(Bid),
+    /// A new rating: refused if the rater already rated the ratee for this deal.
+    Rating(Rating),
+    /// Sets the given profile fields, creating the profile if needed.
+    Profile {
+        user_id: String,
+        display_name: Option<String>,
+        home: Option<HomeLocation>,
+    },
+    /// Adds to a user's counters.
+    AddStats {
+        user_id: String,
+        stats: Stats,
+    },
+    /// Adds a rating's stars to the ratee's sum and count.
+    AddRating {
+        user_id: String,
+        stars: u8,
+    },
+    /// Registers (or refreshes) a push device.
+    Device {
+        user_id: String,
+        device: Device,
+    },
+}
+
+/// Writes and the events they cause, stored together or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    pub writes: Vec<Write>,
+    pub events: Vec<Envelope>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A write's expectation did not hold: the state changed since it was read (or a new record exists).
+    #[error("a write's condition failed: the state changed since it was read")]
+    ConditionFailed,
+    /// The store asks to slow down.
+    #[error("the store is throttling requests")]
+    Throttled,
+    #[error("the store failed: {0}")]
+    Unavailable(String),
+}
+
+/// Where a listing continues: the last entry's time and id. Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at.timestamp_millis(), self.id)
+    }
+
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (millis, id) = text.split_once('.')?;
+        let at = Utc.timestamp_millis_opt(millis.parse().ok()?).single()?;
+        crate::rules::is_id(id).then(|| Cursor {
+            at,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// `GET /items`: near a point, in a category, or both; newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowseQuery {
+    /// (lat, lon, radius km).
+    pub near: Option<(f64, f64, f64)>,
+    pub category: Option<Category>,
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+impl BrowseQuery {
+    /// Whether a stored item belongs in the result (listed, in the circle, of the category).
+    pub fn matches(&self, item: &Item) -> bool {
+        item.status.is_listed()
+            && self.category.is_none_or(|c| c == item.category)
+            && self.near.is_none_or(|(lat, lon, r)| {
+                crate::geo::distance_km((lat, lon), (item.location.lat, item.location.lon)) <= r
+            })
+            && self
+                .after
+                .as_ref()
+                .is_none_or(|c| (item.created_at, item.id.as_str()) < (c.at, c.id.as_str()))
+    }
+}
+
+/// A response kept for an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// What an `Idempotency-Key` claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new (or its earlier request failed): run the request.
+    Fresh,
+    /// The same request ran before: answer as it did.
+    Replay(StoredResponse),
+    /// The key was used with another request.
+    Mismatch,
+    /// The same request is running now.
+    InProgress,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn item(&self, id: &str) -> Result<Option<Versioned<Item>>, StoreError>;
+    async fn reservation(
+        &self,
+        item_id: &str,
+        id: &str,
+    ) -> Result<Option<Versioned<Reservation>>, StoreError>;
+    async fn auction(&self, id: &str) -> Result<Option<Versioned<Auction>>, StoreError>;
+    async fn profile(&self, user_id: &str) -> Result<Option<UserProfile>, StoreError>;
+    /// Bids of an auction, highest first (which is also newest first: each accepted bid tops the last),
+    /// from below `below` (cents) on.
+    async fn bids(
+        &self,
+        auction_id: &str,
+        below: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Bid>, StoreError>;
+    async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError>;
+    /// Writes everything in `change` atomically, or nothing if any expectation fails.
+    async fn commit(&self, change: Change) -> Result<(), StoreError>;
+
+    /// Claims `key` for a request with this `fingerprint`.
+    async fn claim_request(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError>;
+    /// Keeps the response of the request that claimed `key`.
+    async fn finish_request(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: StoredResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Lets `key` be used again (its request failed without effect).
+    async fn release_request(&self, key: &str) -> Result<(), StoreError>;
+}
+
+pub mod memory;

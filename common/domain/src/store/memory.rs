@@ -1,0 +1,303 @@
+//! The store in memory: the port's reference semantics, for the use-cases' and the API's tests and for the
+//! API benchmark (the store excluded). One lock; a change is checked whole, then applied whole.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::*;
+
+#[derive(Default)]
+struct State {
+    items: HashMap<String, Versioned<Item>>,
+    reservations: HashMap<String, Versioned<Reservation>>,
+    auctions: HashMap<String, Versioned<Auction>>,
+    bids: HashMap<String, Vec<Bid>>,
+    profiles: HashMap<String, UserProfile>,
+    ratings: HashSet<(String, String, String)>,
+    devices: HashMap<(String, String), Device>,
+    events: Vec<Envelope>,
+    requests: HashMap<String, (String, Option<StoredResponse>)>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+fn expected<T>(current: Option<&Versioned<T>>, expect: Expect) -> bool {
+    match (current, expect) {
+        (None, Expect::New) => true,
+        (Some(c), Expect::Version(v)) => c.version == v,
+        _ => false,
+    }
+}
+
+fn next_version<T>(current: Option<&Versioned<T>>) -> u64 {
+    current.map_or(1, |c| c.version + 1)
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (changes apply after all checks).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every event committed so far, in order.
+    pub fn events(&self) -> Vec<Envelope> {
+        self.state().events.clone()
+    }
+
+    /// The devices registered for a user.
+    pub fn devices(&self, user_id: &str) -> Vec<Device> {
+        let state = self.state();
+        let mut devices: Vec<_> = state
+            .devices
+            .iter()
+            .filter(|((u, _), _)| u == user_id)
+            .map(|(_, d)| d.clone())
+            .collect();
+        devices.sort_by(|a, b| a.token_hash.cmp(&b.token_hash));
+        devices
+    }
+
+    fn check(state: &State, write: &Write) -> bool {
+        match write {
+            Write::Item(item, expect) => expected(state.items.get(&item.id), *expect),
+            Write::DeleteItem { id, version } => {
+                expected(state.items.get(id), Expect::Version(*version))
+            }
+            Write::Reservation(r, expect) => expected(state.reservations.get(&r.id), *expect),
+            Write::Auction(a, expect) => expected(state.auctions.get(&a.id), *expect),
+            Write::Rating(r) => {
+                !state
+                    .ratings
+                    .contains(&(r.ratee_id.clone(), r.rater_id.clone(), r.about.clone()))
+            }
+            Write::Bid(_)
+            | Write::Profile { .. }
+            | Write::AddStats { .. }
+            | Write::AddRating { .. }
+            | Write::Device { .. } => true,
+        }
+    }
+
+    fn apply(state: &mut State, write: Write) {
+        match write {
+            Write::Item(item, _) => {
+                let version = next_version(state.items.get(&item.id));
+                state.items.insert(
+                    item.id.clone(),
+                    Versioned {
+                        value: item,
+                        version,
+                    },
+                );
+            }
+            Write::DeleteItem { id, .. } => {
+                state.items.remove(&id);
+            }
+            Write::Reservation(r, _) => {
+                let version = next_version(state.reservations.get(&r.id));
+                state
+                    .reservations
+                    .insert(r.id.clone(), Versioned { value: r, version });
+            }
+            Write::Auction(a, _) => {
+                let version = next_version(state.auctions.get(&a.id));
+                state
+                    .auctions
+                    .insert(a.id.clone(), Versioned { value: a, version });
+            }
+            Write::Bid(bid) => state
+                .bids
+                .entry(bid.auction_id.clone())
+                .or_default()
+                .push(bid),
+            Write::Rating(r) => {
+                state.ratings.insert((r.ratee_id, r.rater_id, r.about));
+            }
+            Write::Profile {
+                user_id,
+                display_name,
+                home,
+            } => {
+                let p = Self::profile_mut(state, &user_id);
+                if display_name.is_some() {
+                    p.display_name = display_name;
+                }
+                if home.is_some() {
+                    p.home = home;
+                }
+            }
+            Write::AddStats { user_id, stats } => {
+                let p = &mut Self::profile_mut(state, &user_id).stats;
+                p.items_given += stats.items_given;
+                p.items_received += stats.items_received;
+                p.auctions_won += stats.auctions_won;
+                p.auctions_sold += stats.auctions_sold;
+            }
+            Write::AddRating { user_id, stars } => {
+                let p = Self::profile_mut(state, &user_id);
+                p.rating_sum += u32::from(stars);
+                p.rating_count += 1;
+            }
+            Write::Device { user_id, device } => {
+                state
+                    .devices
+                    .insert((user_id, device.token_hash.clone()), device);
+            }
+        }
+    }
+
+    fn profile_mut<'a>(state: &'a mut State, user_id: &str) -> &'a mut UserProfile {
+        state
+            .profiles
+            .entry(user_id.to_owned())
+            .or_insert_with(|| UserProfile {
+                id: user_id.to_owned(),
+                ..UserProfile::default()
+            })
+    }
+}
+
+fn page<T: Clone>(mut rows: Vec<T>, key: impl Fn(&T) -> Cursor, limit: usize) -> Page<T> {
+    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Page {
+        next_cursor: more.then(|| rows.last().map(|r| key(r).encode())).flatten(),
+        items: rows,
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn item(&self, id: &str) -> Result<Option<Versioned<Item>>, StoreError> {
+        Ok(self.state().items.get(id).cloned())
+    }
+
+    async fn reservation(
+        &self,
+        item_id: &str,
+        id: &str,
+    ) -> Result<Option<Versioned<Reservation>>, StoreError> {
+        Ok(self
+            .state()
+            .reservations
+            .get(id)
+            .filter(|r| r.value.item_id == item_id)
+            .cloned())
+    }
+
+    async fn auction(&self, id: &str) -> Result<Option<Versioned<Auction>>, StoreError> {
+        Ok(self.state().auctions.get(id).cloned())
+    }
+
+    async fn profile(&self, user_id: &str) -> Result<Option<UserProfile>, StoreError> {
+        Ok(self.state().profiles.get(user_id).cloned())
+    }
+
+    async fn bids(
+        &self,
+        auction_id: &str,
+        below: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Bid>, StoreError> {
+        let mut rows: Vec<Bid> = self
+            .state()
+            .bids
+            .get(auction_id)
+            .into_iter()
+            .flatten()
+            .filter(|b| below.is_none_or(|c| b.amount < c))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|b| std::cmp::Reverse(b.amount));
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Ok(Page {
+            next_cursor: if more {
+                rows.last().map(|b| b.amount.to_string())
+            } else {
+                None
+            },
+            items: rows,
+        })
+    }
+
+    async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
+        let rows = self
+            .state()
+            .items
+            .values()
+            .map(|v| &v.value)
+            .filter(|i| query.matches(i))
+            .cloned()
+            .collect();
+        Ok(page(
+            rows,
+            |i: &Item| Cursor {
+                at: i.created_at,
+                id: i.id.clone(),
+            },
+            query.limit,
+        ))
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !change.writes.iter().all(|w| Self::check(&state, w)) {
+            return Err(StoreError::ConditionFailed);
+        }
+        for write in change.writes {
+            Self::apply(&mut state, write);
+        }
+        state.events.extend(change.events);
+        Ok(())
+    }
+
+    async fn claim_request(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let mut state = self.state();
+        Ok(match state.requests.get(key) {
+            None => {
+                state
+                    .requests
+                    .insert(key.to_owned(), (fingerprint.to_owned(), None));
+                Claim::Fresh
+            }
+            Some((f, _)) if f != fingerprint => Claim::Mismatch,
+            Some((_, Some(response))) => Claim::Replay(response.clone()),
+            Some((_, None)) => Claim::InProgress,
+        })
+    }
+
+    async fn finish_request(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: StoredResponse,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .requests
+            .insert(key.to_owned(), (fingerprint.to_owned(), Some(response)));
+        Ok(())
+    }
+
+    async fn release_request(&self, key: &str) -> Result<(), StoreError> {
+        self.state().requests.remove(key);
+        Ok(())
+    }
+}
