@@ -102,6 +102,27 @@ impl Cursor {
     }
 }
 
+/// The first `limit` rows by `key`, highest first, and the cursor of the last one when more follow: how both
+/// stores cut a listing into pages.
+pub fn page_of<T, K: Ord>(
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> K,
+    cursor: impl Fn(&K) -> String,
+    limit: usize,
+) -> Page<T> {
+    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Page {
+        next_cursor: if more {
+            rows.last().map(|r| cursor(&key(r)))
+        } else {
+            None
+        },
+        items: rows,
+    }
+}
+
 /// `GET /items`: near a point, in a category, or both; newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrowseQuery {

@@ -483,20 +483,6 @@ fn condition_failed(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool
     }
 }
 
-fn page<T>(mut rows: Vec<T>, key: impl Fn(&T) -> Cursor, limit: usize) -> Page<T> {
-    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    Page {
-        next_cursor: if more {
-            rows.last().map(|r| key(r).encode())
-        } else {
-            None
-        },
-        items: rows,
-    }
-}
-
 #[async_trait]
 impl Store for DynamoStore {
     #[instrument(skip(self), err)]
@@ -561,16 +547,7 @@ impl Store for DynamoStore {
             .map(from_attrs::<Bid>)
             .collect::<Result<Vec<_>, _>>()?;
         rows.retain(|b| below.is_none_or(|c| b.amount < c));
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        Ok(Page {
-            next_cursor: if more {
-                rows.last().map(|b| b.amount.to_string())
-            } else {
-                None
-            },
-            items: rows,
-        })
+        Ok(page_of(rows, |b| b.amount, i64::to_string, limit))
     }
 
     #[instrument(skip(self), err)]
@@ -596,12 +573,13 @@ impl Store for DynamoStore {
             }
             (None, None) => vec![],
         };
-        Ok(page(
+        Ok(page_of(
             rows,
             |i: &Item| Cursor {
                 at: i.created_at,
                 id: i.id.clone(),
             },
+            Cursor::encode,
             query.limit,
         ))
     }

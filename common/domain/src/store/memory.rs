@@ -167,16 +167,6 @@ impl MemoryStore {
     }
 }
 
-fn page<T: Clone>(mut rows: Vec<T>, key: impl Fn(&T) -> Cursor, limit: usize) -> Page<T> {
-    rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    Page {
-        next_cursor: more.then(|| rows.last().map(|r| key(r).encode())).flatten(),
-        items: rows,
-    }
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     async fn item(&self, id: &str) -> Result<Option<Versioned<Item>>, StoreError> {
@@ -210,7 +200,7 @@ impl Store for MemoryStore {
         below: Option<i64>,
         limit: usize,
     ) -> Result<Page<Bid>, StoreError> {
-        let mut rows: Vec<Bid> = self
+        let rows: Vec<Bid> = self
             .state()
             .bids
             .get(auction_id)
@@ -219,17 +209,7 @@ impl Store for MemoryStore {
             .filter(|b| below.is_none_or(|c| b.amount < c))
             .cloned()
             .collect();
-        rows.sort_by_key(|b| std::cmp::Reverse(b.amount));
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        Ok(Page {
-            next_cursor: if more {
-                rows.last().map(|b| b.amount.to_string())
-            } else {
-                None
-            },
-            items: rows,
-        })
+        Ok(page_of(rows, |b| b.amount, i64::to_string, limit))
     }
 
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
@@ -241,12 +221,13 @@ impl Store for MemoryStore {
             .filter(|i| query.matches(i))
             .cloned()
             .collect();
-        Ok(page(
+        Ok(page_of(
             rows,
             |i: &Item| Cursor {
                 at: i.created_at,
                 id: i.id.clone(),
             },
+            Cursor::encode,
             query.limit,
         ))
     }
