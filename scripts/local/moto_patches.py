@@ -2,7 +2,7 @@
 starts.
 
 Each patch fixes one measured gap between moto 5.2.5 and AWS that stops `terraform apply` of this project
-from converging (1-4) or the event flow from working as in AWS (5-7); see ../../../shared/LOCAL_STACK.md and
+from converging (1-4) or the event flow from working as in AWS (5-8); see ../../../shared/LOCAL_STACK.md and
 scripts/local/README.md. They change no other behaviour, and `test_moto_patches.py` checks each against a real moto server over HTTP with boto3.
 
 1. SetQueueAttributes without `Policy` wipes the queue policy. SQS leaves attributes that a call does not
@@ -29,6 +29,15 @@ scripts/local/README.md. They change no other behaviour, and `test_moto_patches.
    puts of one key can both succeed (seen: an idempotency claim taken twice, an effect run twice). In DynamoDB
    a conditional write is atomic. Patched: the backend's writes (PutItem, UpdateItem, DeleteItem,
    TransactWriteItems) run one at a time.
+8. A cancelled TransactWriteItems is not atomic to readers: moto applies the items one by one, checking each
+   condition just before its write, and on the first failed condition restores a copy of the whole table taken
+   before the first write. Until then readers see the earlier writes, and the table's stream has their records;
+   the restore then drops those records and the next writes reuse their sequence numbers. A stream reader
+   (our stream publisher) that read in between publishes events of a transaction that never happened and then
+   skips as many real records (seen: a rating's event twice, accepted bids' events missing, under 100
+   concurrent bids). In DynamoDB the conditions are checked before anything is written. Patched: every
+   condition of the transaction is checked first and, if any fails, the transaction is cancelled with the
+   same reasons (ALL_OLD items included) before a single write; otherwise moto runs it as before.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb import exceptions as dynamodb_exceptions
 from moto.dynamodb.models import table as table_models
 from moto.events import models as events_models
 from moto.sqs import models as sqs_models
@@ -168,6 +178,63 @@ def _serialized(method: Any) -> Any:
     return write
 
 
+_original_transact_write_items = _DynamoDBBackend.transact_write_items
+
+
+def _cancellation_reasons(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any] | None:
+    """Each item's reason as moto reports it, evaluated before any write; None if the precheck cannot judge."""
+    if len(transact_items) > 100:
+        return None
+    reasons: list[Any] = []
+    keys: set[str] = set()
+    for item in transact_items:
+        if len(item) != 1:
+            return None
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            return None
+        table = backend.get_table(op["TableName"])
+        if op_type == "Put":
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs[table.range_key_attr]
+        else:
+            key = op["Key"]
+        unique = f"{op['TableName']}|{sorted(key.items())}"
+        if unique in keys:
+            return None  # several operations on one item: moto's validation error, as in DynamoDB
+        keys.add(unique)
+        condition = op.get("ConditionExpression")
+        if condition is None:
+            reasons.append((None, None, None))
+            continue
+        current = backend.get_item(op["TableName"], key)
+        check = dynamodb_models.get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        )
+        if check.expr(current):
+            reasons.append((None, None, None))
+            continue
+        old = None
+        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+            old = current.to_json()["Attributes"]
+        reasons.append(("ConditionalCheckFailed", "The conditional request failed", old))
+    return reasons
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    # Patch 8: check every condition before the first write. Anything the precheck cannot judge (a malformed
+    # request, an unknown table) is left to moto, which reports it as it always did.
+    try:
+        reasons = _cancellation_reasons(self, transact_items)
+    except Exception:  # noqa: BLE001 - moto's own path raises the right error for it
+        reasons = None
+    if reasons and any(code is not None for code, _, _ in reasons):
+        raise dynamodb_exceptions.TransactionCanceledException(reasons)
+    return _original_transact_write_items(self, transact_items)
+
+
 def apply() -> None:
     """Apply every patch. Idempotent; refuses a moto release it was not written for."""
     import moto
@@ -190,6 +257,7 @@ def apply() -> None:
     _Function.update_configuration = _update_configuration
     _StreamShard.add = _shard_add
     _Rule.send_to_targets = _send_to_targets
+    _DynamoDBBackend.transact_write_items = _transact_write_items
     for name in _WRITES:
         setattr(_DynamoDBBackend, name, _serialized(getattr(_DynamoDBBackend, name)))
     _Queue._ecobid_patched = True

@@ -239,6 +239,74 @@ def test_concurrent_conditional_puts_of_one_key_let_exactly_one_through(client, 
     assert winners == [1] * 10
 
 
+def test_a_cancelled_transaction_writes_nothing_a_stream_reader_can_see(client, monkeypatch):
+    import threading
+    import time
+
+    from moto.dynamodb import models as dynamodb_models
+
+    ddb, streams = client("dynamodb"), client("dynamodbstreams")
+    arn = ddb.create_table(
+        TableName="outboxed",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName="outboxed", Item={"PK": {"S": "committed-1"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+
+    def read():
+        nonlocal iterator
+        page = streams.get_records(ShardIterator=iterator)
+        iterator = page["NextShardIterator"]
+        return [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]]
+
+    # Hold the transaction at its failing condition long enough for the reader to look (the server runs in
+    # this process), so what a reader could see in the middle of it shows every time.
+    evaluate = dynamodb_models.get_filter_expression
+
+    def slow_condition(*args, **kwargs):
+        time.sleep(0.5)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(dynamodb_models, "get_filter_expression", slow_condition)
+    cancelled = []
+
+    def transact():
+        c = client("dynamodb")
+        try:
+            c.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": "outboxed", "Item": {"PK": {"S": "event-of-a-cancelled-write"}}}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": "outboxed",
+                            "Key": {"PK": {"S": "absent"}},
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                ]
+            )
+        except c.exceptions.TransactionCanceledException as e:
+            cancelled.append([r["Code"] for r in e.response["CancellationReasons"]])
+
+    writer = threading.Thread(target=transact)
+    writer.start()
+    time.sleep(0.2)
+    during = read()
+    writer.join()
+    monkeypatch.setattr(dynamodb_models, "get_filter_expression", evaluate)
+    ddb.put_item(TableName="outboxed", Item={"PK": {"S": "committed-2"}})
+    after = read()
+    assert cancelled == [["None", "ConditionalCheckFailed"]]
+    # DynamoDB: the cancelled put never shows, and the reader, carrying on, gets the next real record.
+    assert (during, after) == (["committed-1"], ["committed-2"])
+
+
 def test_apply_refuses_another_moto_release(monkeypatch):
     import moto
 

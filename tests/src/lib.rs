@@ -8,3 +8,13 @@
 pub mod plan;
 pub mod policy;
 pub mod terraform;
+
+/// The repository's root, found when the test runs (cargo sets `CARGO_MANIFEST_DIR` for the tests it runs).
+///
+/// Not `env!`: a test binary reused from a shared build cache keeps the path of the clone it was built in,
+/// which may be gone.
+pub fn repo_root() -> std::path::PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("CARGO_MANIFEST_DIR (set by cargo test) names the tests crate");
+    std::path::PathBuf::from(manifest).join("..")
+}

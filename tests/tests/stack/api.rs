@@ -37,7 +37,7 @@ async fn api() -> Api {
         let outputs = stack.outputs(&ws);
         let mut emulator = Emulator::from_env().await;
         emulator.workspace = ws.clone();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = e2e::repo_root();
         let code = vec![root.join("dist/lambda")];
         let api_runner = emulator
             .runner(&format!("ecobid-{ws}-api"), code.clone())
@@ -567,10 +567,7 @@ async fn a_photo_upload_form_works_against_s3(api: &Api) {
         form = form.text(k.clone(), v.as_str().expect("text").to_owned());
     }
     // The real phone photo: a 2.9 MB JPEG, inside the form's 15 MB bound.
-    let photo_path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/images/phone_photo_4000x3000_orient6.jpg"
-    );
+    let photo_path = e2e::repo_root().join("../shared/fixtures/images/phone_photo_4000x3000_orient6.jpg");
     let bytes = std::fs::read(photo_path).expect("the fixture photo");
     let size = bytes.len();
     form = form.part(

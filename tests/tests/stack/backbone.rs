@@ -291,7 +291,7 @@ async fn a_put_of_an_outbox_item_reaches_the_right_queue_within_two_seconds() {
 
     // GIVEN the local runner playing only the workspace's stream publisher (the queues' workers are not run,
     // so the message stays in its queue to be seen)
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = e2e::repo_root();
     let _runner = emulator
         .runner(
             &format!("ecobid-{ws}-stream-publisher"),
