@@ -1,7 +1,8 @@
 //! Handler latency in process, the store excluded (the in-memory store behind the same `Store` trait):
 //! `GET /items/{id}` and `POST /auctions/{id}/bids` through the whole router (correlation middleware,
 //! Idempotency-Key layer, body limit, extractors, use-case, JSON), p50/p99 printed beside a named baseline in the
-//! same process: `baseline` = the same router stack answering a constant JSON from a bare route.
+//! same process: `baseline` = a bare axum route answering a constant JSON behind the correlation middleware
+//! (what any request costs before the API's own work).
 //!
 //! Run: `cargo bench -p api --bench handlers` (ECOBID_BENCH_N requests per case, default 20000).
 
@@ -126,7 +127,7 @@ fn main() {
             push: Arc::new(RecordOnly),
         };
         let router = app(state);
-        // The baseline: the same middleware stack around a route that answers a constant JSON.
+        // The baseline: a bare route answering a constant JSON, behind the correlation middleware only.
         let baseline = Router::new()
             .route("/ping", axum::routing::get(|| async { axum::Json(json!({"ok": true})) }))
             .layer(axum::middleware::from_fn(api::context::correlate));

@@ -11,7 +11,8 @@ use crate::helpers::*;
 fn terraform_routes() -> BTreeMap<String, bool> {
     // Found when the test runs (cargo sets CARGO_MANIFEST_DIR), not by `env!`: a test binary reused from a
     // shared build cache keeps the path of the clone it was built in.
-    let dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR (set by cargo test)");
+    let dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR (set by cargo test)");
     let main = std::fs::read_to_string(std::path::Path::new(&dir).join("../terraform/main.tf"))
         .expect("terraform/main.tf");
     let block = main.split("api_routes = {").nth(1).expect("api_routes");
