@@ -10,3 +10,8 @@ force_destroy_buckets  = true
 
 # moto would consume and drop messages for an enabled mapping; the local runner plays the mappings instead.
 event_source_mappings_enabled = false
+
+# Short enough to see an auction's late bid extend it, and its close, without waiting for five minutes.
+api = {
+  min_auction_seconds = 60
+}

@@ -560,6 +560,71 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
     let mut want = vec!["ItemCreated", "AuctionCreated"];
     want.extend(std::iter::repeat_n("BidPlaced", accepted.len()));
     events_of(api, &tap, &c, &want).await;
+
+    // A late bid (inside the last two minutes of a one-minute auction: the local stack's shortest) extends it.
+    let c = correlation();
+    let lot = api
+        .call(
+            Method::POST,
+            "/items",
+            Some("olga"),
+            Some(item("auction")),
+            &c,
+        )
+        .await;
+    let item_id = lot.body["id"].as_str().expect("id").to_owned();
+    let quick = api
+        .call(
+            Method::POST,
+            "/auctions",
+            Some("olga"),
+            Some(json!({"itemId": item_id, "startingPrice": 500, "minIncrement": 10, "durationSeconds": 60})),
+            &c,
+        )
+        .await;
+    assert_eq!(quick.status, StatusCode::CREATED, "{}", quick.body);
+    let quick_id = quick.body["id"].as_str().expect("id").to_owned();
+    let late = api
+        .call(
+            Method::POST,
+            &format!("/auctions/{quick_id}/bids"),
+            Some("bidder0"),
+            Some(json!({"amount": 500})),
+            &c,
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CREATED, "{}", late.body);
+    let after = api
+        .call(
+            Method::GET,
+            &format!("/auctions/{quick_id}"),
+            None,
+            None,
+            &c,
+        )
+        .await;
+    assert_eq!(after.body["extensions"], 1, "{}", after.body);
+    let ends = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v["endsAt"].as_str().expect("endsAt")).expect("a time")
+    };
+    assert!(
+        ends(&after.body) > ends(&quick.body),
+        "endsAt moved: {} -> {}",
+        quick.body,
+        after.body
+    );
+    events_of(
+        api,
+        &tap,
+        &c,
+        &[
+            "ItemCreated",
+            "AuctionCreated",
+            "BidPlaced",
+            "AuctionExtended",
+        ],
+    )
+    .await;
 }
 
 async fn a_photo_upload_form_works_against_s3(api: &Api) {
