@@ -207,8 +207,9 @@ fn decode_jpeg(bytes: &[u8], long_side: u32) -> Result<Decoded, Rejection> {
         jpeg_decoder::PixelFormat::CMYK32 => pixels
             .chunks_exact(4)
             .flat_map(|p| {
-                let k = u16::from(p[3]);
-                let channel = |c: u8| (u16::from(c) * k / 255) as u8; // Adobe's inverted CMYK, as decoded
+                // jpeg-decoder hands out ink amounts (it undoes Adobe's inversion).
+                let white = 255 - u16::from(p[3]);
+                let channel = |ink: u8| ((255 - u16::from(ink)) * white / 255) as u8;
                 [channel(p[0]), channel(p[1]), channel(p[2])]
             })
             .collect(),

@@ -172,6 +172,39 @@ fn a_png_with_transparency_and_a_webp_are_accepted_and_never_enlarged() {
 }
 
 #[test]
+fn a_cmyk_jpeg_keeps_its_colours() {
+    // Cyan ink on the left half, black ink on the right, as a print workflow would save it.
+    let (w, h) = (64u16, 32u16);
+    let pixels: Vec<u8> = (0..u32::from(w) * u32::from(h))
+        .flat_map(|i| {
+            if i % u32::from(w) < u32::from(w) / 2 {
+                [255, 0, 0, 0]
+            } else {
+                [0, 0, 0, 255]
+            }
+        })
+        .collect();
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 95)
+        .encode(&pixels, w, h, jpeg_encoder::ColorType::Cmyk)
+        .expect("cmyk jpeg");
+    let out = thumbnails(&jpeg).expect("thumbnails");
+    let thumb = decode(&out.thumbnails[0].jpeg);
+    let close =
+        |p: &image::Rgb<u8>, want: [u8; 3]| p.0.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 24);
+    assert!(
+        close(thumb.get_pixel(8, 16), [0, 255, 255]),
+        "cyan: {:?}",
+        thumb.get_pixel(8, 16)
+    );
+    assert!(
+        close(thumb.get_pixel(56, 16), [0, 0, 0]),
+        "black: {:?}",
+        thumb.get_pixel(56, 16)
+    );
+}
+
+#[test]
 fn files_that_are_not_photos_are_refused_with_their_reason() {
     let photo = phone_photo();
     assert_eq!(thumbnails(&[]), Err(Rejection::Empty));
