@@ -465,31 +465,40 @@ async fn profile(api: &Api, user: &str, c: &str) -> Value {
     body
 }
 
-async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_bid(api: &Api) {
-    let tap = api.tap().await;
-    let c = correlation();
-    let (_, _) = api.user("olga").await;
+/// A new auction item of `seller` and its auction: (auction id, the POST /auctions answer's body).
+async fn auction_of(
+    api: &Api,
+    seller: &str,
+    starting_price: i64,
+    seconds: u32,
+    c: &str,
+) -> (String, Value) {
     let lot = api
         .call(
             Method::POST,
             "/items",
-            Some("olga"),
+            Some(seller),
             Some(item("auction")),
-            &c,
+            c,
         )
         .await;
-    let item_id = lot.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(lot.status, StatusCode::CREATED, "{}", lot.body);
+    let item_id = lot.body["id"].as_str().expect("id");
+    let body = json!({"itemId": item_id, "startingPrice": starting_price, "minIncrement": 10, "durationSeconds": seconds});
     let created = api
-        .call(
-            Method::POST,
-            "/auctions",
-            Some("olga"),
-            Some(json!({"itemId": item_id, "startingPrice": 1000, "minIncrement": 10, "durationSeconds": 3600})),
-            &c,
-        )
+        .call(Method::POST, "/auctions", Some(seller), Some(body), c)
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let auction = created.body["id"].as_str().expect("id").to_owned();
+    (
+        created.body["id"].as_str().expect("id").to_owned(),
+        created.body,
+    )
+}
+
+async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_bid(api: &Api) {
+    let tap = api.tap().await;
+    let c = correlation();
+    let (auction, _) = auction_of(api, "olga", 1000, 3600, &c).await;
     let bidders: Vec<String> = (0..10).map(|i| format!("bidder{i}")).collect();
     for b in &bidders {
         api.user(b).await;
@@ -563,27 +572,7 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
 
     // A late bid (inside the last two minutes of a one-minute auction: the local stack's shortest) extends it.
     let c = correlation();
-    let lot = api
-        .call(
-            Method::POST,
-            "/items",
-            Some("olga"),
-            Some(item("auction")),
-            &c,
-        )
-        .await;
-    let item_id = lot.body["id"].as_str().expect("id").to_owned();
-    let quick = api
-        .call(
-            Method::POST,
-            "/auctions",
-            Some("olga"),
-            Some(json!({"itemId": item_id, "startingPrice": 500, "minIncrement": 10, "durationSeconds": 60})),
-            &c,
-        )
-        .await;
-    assert_eq!(quick.status, StatusCode::CREATED, "{}", quick.body);
-    let quick_id = quick.body["id"].as_str().expect("id").to_owned();
+    let (quick_id, quick) = auction_of(api, "olga", 500, 60, &c).await;
     let late = api
         .call(
             Method::POST,
@@ -608,9 +597,9 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
         chrono::DateTime::parse_from_rfc3339(v["endsAt"].as_str().expect("endsAt")).expect("a time")
     };
     assert!(
-        ends(&after.body) > ends(&quick.body),
+        ends(&after.body) > ends(&quick),
         "endsAt moved: {} -> {}",
-        quick.body,
+        quick,
         after.body
     );
     events_of(
