@@ -123,6 +123,24 @@ pub fn page_of<T, K: Ord>(
     }
 }
 
+/// A page of listed items, newest first, cursor `<ms>.<id>` (both stores: the cursor format is one contract).
+pub fn items_page(rows: Vec<Item>, limit: usize) -> Page<Item> {
+    page_of(
+        rows,
+        |i: &Item| Cursor {
+            at: i.created_at,
+            id: i.id.clone(),
+        },
+        Cursor::encode,
+        limit,
+    )
+}
+
+/// A page of an auction's bids, highest (= latest accepted) first, cursor the amount.
+pub fn bids_page(rows: Vec<Bid>, limit: usize) -> Page<Bid> {
+    page_of(rows, |b| b.amount, i64::to_string, limit)
+}
+
 /// `GET /items`: near a point, in a category, or both; newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrowseQuery {

@@ -547,7 +547,7 @@ impl Store for DynamoStore {
             .map(from_attrs::<Bid>)
             .collect::<Result<Vec<_>, _>>()?;
         rows.retain(|b| below.is_none_or(|c| b.amount < c));
-        Ok(page_of(rows, |b| b.amount, i64::to_string, limit))
+        Ok(bids_page(rows, limit))
     }
 
     #[instrument(skip(self), err)]
@@ -573,15 +573,7 @@ impl Store for DynamoStore {
             }
             (None, None) => vec![],
         };
-        Ok(page_of(
-            rows,
-            |i: &Item| Cursor {
-                at: i.created_at,
-                id: i.id.clone(),
-            },
-            Cursor::encode,
-            query.limit,
-        ))
+        Ok(items_page(rows, query.limit))
     }
 
     #[instrument(skip_all, fields(writes = change.writes.len(), events = change.events.len()), err)]

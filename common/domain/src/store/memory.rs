@@ -209,7 +209,7 @@ impl Store for MemoryStore {
             .filter(|b| below.is_none_or(|c| b.amount < c))
             .cloned()
             .collect();
-        Ok(page_of(rows, |b| b.amount, i64::to_string, limit))
+        Ok(bids_page(rows, limit))
     }
 
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
@@ -221,15 +221,7 @@ impl Store for MemoryStore {
             .filter(|i| query.matches(i))
             .cloned()
             .collect();
-        Ok(page_of(
-            rows,
-            |i: &Item| Cursor {
-                at: i.created_at,
-                id: i.id.clone(),
-            },
-            Cursor::encode,
-            query.limit,
-        ))
+        Ok(items_page(rows, query.limit))
     }
 
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
