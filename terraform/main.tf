@@ -85,6 +85,7 @@ locals {
       ]
       environment = {
         UPLOADS_BUCKET    = module.storage.uploads_bucket
+        UPLOADS_PREFIX    = module.storage.uploads_prefix
         THUMBNAILS_BUCKET = module.storage.thumbnails_bucket
       }
     }
@@ -156,6 +157,7 @@ module "storage" {
   point_in_time_recovery = var.point_in_time_recovery
   deletion_protection    = var.deletion_protection
   force_destroy_buckets  = var.force_destroy_buckets
+  enforce_tls            = var.enforce_tls_on_buckets
 
   # S3 checks at configuration time that it may send to the queue.
   depends_on = [module.queues]
@@ -181,6 +183,14 @@ module "scheduler" {
   target_queue_arns = {
     expiries         = module.queues["expiries"].queue_arn
     "auction-closes" = module.queues["auction-closes"].queue_arn
+  }
+  # The daily sweep of listings past their expiresAt (DOMAIN.md: any listing not taken → EXPIRED).
+  recurring = {
+    "stale-listings" = {
+      expression = var.stale_listings_schedule
+      target     = "expiries"
+      input      = jsonencode({ due = "stale-listings" })
+    }
   }
 }
 
@@ -284,6 +294,7 @@ module "api_function" {
     UPLOADS_PREFIX               = module.storage.uploads_prefix
     RESERVATION_TTL_SECONDS      = tostring(var.api.reservation_ttl_seconds)
     MIN_AUCTION_SECONDS          = tostring(var.api.min_auction_seconds)
+    SNIPING_WINDOW_SECONDS       = tostring(var.api.sniping_window_seconds)
     PUSH_APPLICATION_ARN_IOS     = var.api.push_application_arn_ios
     PUSH_APPLICATION_ARN_ANDROID = var.api.push_application_arn_android
   }

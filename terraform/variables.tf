@@ -121,7 +121,7 @@ variable "stream_publisher" {
 }
 
 variable "api" {
-  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, and the SNS platform applications push tokens register with (none: devices are recorded only)."
+  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, the anti-sniping window (a bid this close to the end extends the auction by as much), and the SNS platform applications push tokens register with (none: devices are recorded only)."
   type = object({
     timeout_seconds              = optional(number, 10)
     memory_mb                    = optional(number, 512)
@@ -129,14 +129,15 @@ variable "api" {
     throttling_burst_limit       = optional(number, 200)
     reservation_ttl_seconds      = optional(number, 86400)
     min_auction_seconds          = optional(number, 300)
+    sniping_window_seconds       = optional(number, 120)
     push_application_arn_ios     = optional(string, "")
     push_application_arn_android = optional(string, "")
   })
   default = {}
 
   validation {
-    condition     = var.api.reservation_ttl_seconds >= 1 && var.api.min_auction_seconds >= 1 && var.api.min_auction_seconds <= 604800
-    error_message = "api.reservation_ttl_seconds must be at least 1; api.min_auction_seconds 1 to 604800 (7 days)."
+    condition     = var.api.reservation_ttl_seconds >= 1 && var.api.min_auction_seconds >= 1 && var.api.min_auction_seconds <= 604800 && var.api.sniping_window_seconds >= 1
+    error_message = "api.reservation_ttl_seconds must be at least 1; api.min_auction_seconds 1 to 604800 (7 days); api.sniping_window_seconds at least 1."
   }
 }
 
@@ -167,6 +168,23 @@ variable "deletion_protection" {
   description = "Protect the table from deletion."
   type        = bool
   default     = false
+}
+
+variable "stale_listings_schedule" {
+  description = "When the expiries worker sweeps listings past their expiresAt: a Scheduler cron() or rate() expression, UTC."
+  type        = string
+  default     = "cron(0 3 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.stale_listings_schedule))
+    error_message = "stale_listings_schedule must be a cron() or rate() expression."
+  }
+}
+
+variable "enforce_tls_on_buckets" {
+  description = "Bucket policies deny requests not made over TLS. Off only for the local emulator, which speaks plain HTTP."
+  type        = bool
+  default     = true
 }
 
 variable "force_destroy_buckets" {

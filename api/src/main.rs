@@ -24,6 +24,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             .reservation_ttl
             .map_or(defaults.reservation_ttl, duration),
         min_auction: cfg.min_auction.map_or(defaults.min_auction, duration),
+        sniping_window: cfg.sniping_window.map_or(defaults.sniping_window, duration),
         uploads_prefix: cfg.uploads_prefix,
         ..defaults
     };

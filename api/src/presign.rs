@@ -1,5 +1,6 @@
 //! Presigned S3 POST for photo uploads (the SDK presigns GET/PUT URLs, not POST forms): a policy that allows
-//! exactly one key, one content type and 1 byte to 15 MB, valid a few minutes, signed with SigV4
+//! exactly one key, one content type, 1 byte to 15 MB and the request's correlation id as the object's
+//! `correlation-id` metadata (so the images worker's events carry it on), valid a few minutes, signed with SigV4
 //! (`aws-sigv4`'s signing key and signature) using the function's own credentials.
 
 use std::time::{Duration, SystemTime};
@@ -14,6 +15,8 @@ use utoipa::ToSchema;
 
 /// The largest upload: 15 MB.
 pub const MAX_UPLOAD_BYTES: u64 = 15 * 1024 * 1024;
+/// The object metadata carrying the correlation id of the request that started the upload.
+pub const CORRELATION_FIELD: &str = "x-amz-meta-correlation-id";
 /// How long a form may be used.
 pub const FORM_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
@@ -63,6 +66,7 @@ impl Presigner {
         &self,
         key: &str,
         content_type: &str,
+        correlation_id: &str,
         now: DateTime<Utc>,
     ) -> Result<UploadForm, String> {
         let creds = self
@@ -82,6 +86,7 @@ impl Presigner {
             json!({ "bucket": self.bucket }),
             json!(["eq", "$key", key]),
             json!(["eq", "$Content-Type", content_type]),
+            json!(["eq", format!("${CORRELATION_FIELD}"), correlation_id]),
             json!(["content-length-range", 1, MAX_UPLOAD_BYTES]),
             json!({ "x-amz-algorithm": "AWS4-HMAC-SHA256" }),
             json!({ "x-amz-credential": credential }),
@@ -106,6 +111,7 @@ impl Presigner {
         for (name, value) in [
             ("key", key),
             ("Content-Type", content_type),
+            (CORRELATION_FIELD, correlation_id),
             ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
             ("x-amz-credential", &credential),
             ("x-amz-date", &amz_date),

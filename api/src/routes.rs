@@ -263,7 +263,12 @@ async fn add_photo(
     let photo = state.service.add_photo(&ctx, &id).await?;
     let upload = state
         .presigner
-        .form(&photo.key, input.content_type.as_str(), ctx.now)
+        .form(
+            &photo.key,
+            input.content_type.as_str(),
+            &ctx.correlation.to_string(),
+            ctx.now,
+        )
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok((StatusCode::CREATED, Json(PhotoUpload { photo, upload })))

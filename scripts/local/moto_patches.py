@@ -38,6 +38,15 @@ scripts/local/README.md. They change no other behaviour, and `test_moto_patches.
    concurrent bids). In DynamoDB the conditions are checked before anything is written. Patched: every
    condition of the transaction is checked first and, if any fails, the transaction is cancelled with the
    same reasons (ALL_OLD items included) before a single write; otherwise moto runs it as before.
+9. Rekognition has no DetectModerationLabels (moto answers "not yet implemented"), so the images worker could
+   not moderate a photo at all. Patched: the call exists and answers like Rekognition. The emulator has no
+   model, so it reports the moderation labels named in the S3 object's `x-amz-meta-moderation-labels`
+   metadata (comma-separated: how a test uploads a photo to be flagged), and none otherwise.
+10. StartReplay replays the whole archive to every rule of the bus, whatever the window and the
+   destination's `FilterArns`, and bypasses the targets' `InputPath` (an SQS target gets the whole event
+   instead of its detail). In EventBridge a replay sends only the archived events of
+   [EventStartTime, EventEndTime) and, with FilterArns, only to those rules, through their targets as any
+   event. Patched: so it does (`ecobid-ops events replay --type` relies on FilterArns).
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import exceptions as dynamodb_exceptions
 from moto.dynamodb.models import table as table_models
 from moto.events import models as events_models
+from moto.rekognition import responses as rekognition_responses
+from moto.s3 import models as s3_models
 from moto.sqs import models as sqs_models
 
 PATCHED_MOTO_VERSION = "5.2.5"
@@ -235,6 +246,58 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
     return _original_transact_write_items(self, transact_items)
 
 
+def _detect_moderation_labels(self: Any) -> str:
+    params = json.loads(self.body or "{}")
+    s3_object = (params.get("Image") or {}).get("S3Object") or {}
+    labels: list[str] = []
+    if s3_object.get("Bucket") and s3_object.get("Name"):
+        backend = s3_models.s3_backends[self.current_account][self.partition]
+        key = backend.get_object(s3_object["Bucket"], s3_object["Name"])
+        if key is not None:
+            named = key.metadata.get("x-amz-meta-moderation-labels", "")
+            labels = [label.strip() for label in named.split(",") if label.strip()]
+    return json.dumps(
+        {
+            "ModerationLabels": [
+                {"Confidence": 99.0, "Name": label, "ParentName": "", "TaxonomyLevel": 1}
+                for label in labels
+            ],
+            "ModerationModelVersion": "7.0",
+        }
+    )
+
+
+_Replay = events_models.Replay
+
+
+def _event_time(event: Any) -> float:
+    t = event.get("time", 0)
+    if isinstance(t, str):
+        from datetime import datetime
+
+        return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+    return float(t)
+
+
+def _replay_events(self: Any, archive: Any) -> None:
+    # Patch 10: the window, the FilterArns, and the targets' InputPath.
+    import uuid
+
+    backend = events_models.events_backends[self.account_id][self.region]
+    bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
+    only = set(self.destination.get("FilterArns") or [])
+    start, end = float(self.event_start_time), float(self.event_end_time)
+    for event in list(archive.events):
+        if not start <= _event_time(event) < end:
+            continue
+        replayed = dict(event, **{"id": str(uuid.uuid4()), "replay-name": self.name})
+        for rule in list(bus.rules.values()):
+            if not only or rule.arn in only:
+                rule.send_to_targets(replayed)
+    self.state = events_models.ReplayState.COMPLETED
+    self.end_time = events_models.unix_time()
+
+
 def apply() -> None:
     """Apply every patch. Idempotent; refuses a moto release it was not written for."""
     import moto
@@ -260,4 +323,6 @@ def apply() -> None:
     _DynamoDBBackend.transact_write_items = _transact_write_items
     for name in _WRITES:
         setattr(_DynamoDBBackend, name, _serialized(getattr(_DynamoDBBackend, name)))
+    rekognition_responses.RekognitionResponse.detect_moderation_labels = _detect_moderation_labels
+    _Replay.replay_events = _replay_events
     _Queue._ecobid_patched = True

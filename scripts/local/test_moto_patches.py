@@ -307,6 +307,66 @@ def test_a_cancelled_transaction_writes_nothing_a_stream_reader_can_see(client, 
     assert (during, after) == (["committed-1"], ["committed-2"])
 
 
+def test_moderation_labels_come_from_the_object_metadata(client):
+    s3, rekognition = client("s3"), client("rekognition")
+    s3.create_bucket(Bucket="photos", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket="photos", Key="fine.jpg", Body=b"x")
+    s3.put_object(Bucket="photos", Key="flagged.jpg", Body=b"x", Metadata={"moderation-labels": "Violence, Weapons"})
+
+    def labels(key: str) -> list[str]:
+        out = rekognition.detect_moderation_labels(Image={"S3Object": {"Bucket": "photos", "Name": key}})
+        assert out["ModerationModelVersion"]
+        return [label["Name"] for label in out["ModerationLabels"]]
+
+    assert labels("fine.jpg") == []
+    assert labels("flagged.jpg") == ["Violence", "Weapons"]
+
+
+def test_a_replay_sends_only_its_window_to_only_its_rules_through_their_input_path(client):
+    import time
+
+    events, sqs_client = client("events"), client("sqs")
+    bus = events.create_event_bus(Name="replayed")["EventBusArn"]
+    archive = events.create_archive(ArchiveName="replayed-archive", EventSourceArn=bus)["ArchiveArn"]
+    rules = {}
+    for kind in ("A", "B"):
+        url = sqs_client.create_queue(QueueName=f"replayed-{kind}")["QueueUrl"]
+        arn = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rules[kind] = (
+            events.put_rule(Name=f"replayed-{kind}", EventBusName="replayed", EventPattern=json.dumps({"detail-type": [kind]}))["RuleArn"],
+            url,
+        )
+        events.put_targets(Rule=f"replayed-{kind}", EventBusName="replayed", Targets=[{"Id": "q", "Arn": arn, "InputPath": "$.detail"}])
+    now = time.time()
+
+    def put(kind: str, n: int, at: float) -> None:
+        events.put_events(Entries=[{"EventBusName": "replayed", "Source": "s", "DetailType": kind, "Detail": json.dumps({"n": n}), "Time": at}])
+
+    put("A", 1, now - 3600)  # before the window
+    put("A", 2, now - 60)
+    put("B", 3, now - 60)
+
+    def drain(url: str) -> list[dict]:
+        out = sqs_client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        for m in out:
+            sqs_client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return [json.loads(m["Body"]) for m in out]
+
+    for _, url in rules.values():
+        drain(url)  # the live deliveries
+    events.start_replay(
+        ReplayName="last-ten-minutes-of-A",
+        EventSourceArn=archive,
+        EventStartTime=now - 600,
+        EventEndTime=now + 1,
+        Destination={"Arn": bus, "FilterArns": [rules["A"][0]]},
+    )
+    assert events.describe_replay(ReplayName="last-ten-minutes-of-A")["State"] == "COMPLETED"
+    # EventBridge: only A's event of the window, to A's rule only, as its detail.
+    assert drain(rules["A"][1]) == [{"n": 2}]
+    assert drain(rules["B"][1]) == []
+
+
 def test_apply_refuses_another_moto_release(monkeypatch):
     import moto
 

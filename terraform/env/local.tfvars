@@ -7,11 +7,17 @@ log_retention_days     = 1
 point_in_time_recovery = true
 deletion_protection    = false
 force_destroy_buckets  = true
+# The emulator speaks plain HTTP: the TLS-only bucket policy would (rightly) refuse every read of a photo.
+enforce_tls_on_buckets = false
 
 # moto would consume and drop messages for an enabled mapping; the local runner plays the mappings instead.
 event_source_mappings_enabled = false
 
 # Short enough to see an auction's late bid extend it, and its close, without waiting for five minutes.
+# Reservations expire after 45 s (not 24 h), so the expiry flow runs in a test; a bid in an auction's last
+# 20 s (not 2 minutes) extends it by 20 s, so a one-minute auction with early bids closes on time.
 api = {
-  min_auction_seconds = 60
+  min_auction_seconds     = 60
+  reservation_ttl_seconds = 45
+  sniping_window_seconds  = 20
 }

@@ -132,6 +132,12 @@ async fn a_photo_upload_is_a_bounded_presigned_post_and_a_pending_photo() {
     let policy: serde_json::Value = serde_json::from_slice(&policy).expect("policy json");
     let conditions = policy["conditions"].as_array().expect("conditions");
     assert!(conditions.contains(&json!(["eq", "$key", key])));
+    // ... and the correlation id of the request, as the object's metadata (the images worker carries it on).
+    let correlation = upload["fields"]["x-amz-meta-correlation-id"]
+        .as_str()
+        .expect("a correlation-id field");
+    assert!(correlation.parse::<uuid::Uuid>().is_ok(), "{correlation}");
+    assert!(conditions.contains(&json!(["eq", "$x-amz-meta-correlation-id", correlation])));
     assert!(conditions.contains(&json!(["eq", "$Content-Type", "image/png"])));
     assert!(conditions.contains(&json!(["content-length-range", 1, 15 * 1024 * 1024])));
     let expires: chrono::DateTime<chrono::Utc> = policy["expiration"]

@@ -209,6 +209,13 @@ impl Store for FailingStore {
     async fn browse(&self, _: &BrowseQuery) -> Result<Page<Item>, StoreError> {
         Err(self.0.clone())
     }
+    async fn stale_listings(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Err(self.0.clone())
+    }
     async fn commit(&self, _: Change) -> Result<(), StoreError> {
         Err(self.0.clone())
     }

@@ -149,6 +149,12 @@ impl Envelope {
         }
     }
 
+    /// The same envelope under a given id (one derived from what it records, so writing it twice is once).
+    pub fn with_id(mut self, id: EventId) -> Self {
+        self.id = id;
+        self
+    }
+
     pub fn event_type(&self) -> EventType {
         self.event.event_type()
     }

@@ -52,6 +52,8 @@ impl Ctx {
 pub struct Settings {
     pub reservation_ttl: Duration,
     pub min_auction: Duration,
+    /// A bid this close to endsAt extends the auction by as much (anti-sniping; 2 minutes by default).
+    pub sniping_window: Duration,
     /// Key prefix of photo uploads (`uploads/`).
     pub uploads_prefix: String,
     /// How often a write raced by others is decided again before answering 409 contention.
@@ -63,6 +65,7 @@ impl Default for Settings {
         Self {
             reservation_ttl: rules::RESERVATION_TTL,
             min_auction: rules::MIN_AUCTION,
+            sniping_window: rules::SNIPING_WINDOW,
             uploads_prefix: "uploads/".into(),
             max_attempts: 30,
         }
@@ -404,7 +407,13 @@ impl Service {
     ) -> Result<(Bid, Auction)> {
         self.optimistic(|| async {
             let auction = self.auction(auction_id).await?;
-            let placed = rules::place_bid(&auction.value, &ctx.caller, amount, ctx.now)?;
+            let placed = rules::place_bid_within(
+                &auction.value,
+                &ctx.caller,
+                amount,
+                ctx.now,
+                self.settings.sniping_window,
+            )?;
             let a = &placed.auction;
             let mut events = vec![ctx.envelope(ev::BidPlaced {
                 auction_id: a.id.clone(),
@@ -517,6 +526,9 @@ impl Service {
         }
     }
 }
+
+mod lifecycle;
+pub use lifecycle::Step;
 
 #[cfg(test)]
 mod tests;

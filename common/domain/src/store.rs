@@ -206,6 +206,12 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Page<Bid>, StoreError>;
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError>;
+    /// Ids of listings still AVAILABLE whose expiresAt is at or before `now` (at most `limit`).
+    async fn stale_listings(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
     /// Writes everything in `change` atomically, or nothing if any expectation fails.
     async fn commit(&self, change: Change) -> Result<(), StoreError>;
 

@@ -92,6 +92,14 @@ impl WorkerConfig {
     }
 }
 
+/// A variable every start needs, read from the process environment (not set or blank: [`ConfigError::Missing`]).
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
 /// What the API function needs (Terraform's `module "api_function"` environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
@@ -102,6 +110,8 @@ pub struct ApiConfig {
     pub reservation_ttl: Option<Duration>,
     /// The shortest auction allowed (default 5 minutes); tests shorten it.
     pub min_auction: Option<Duration>,
+    /// The anti-sniping window (default 2 minutes); tests shorten it.
+    pub sniping_window: Option<Duration>,
     /// SNS platform applications for push endpoints, where configured.
     pub push_application_ios: Option<String>,
     pub push_application_android: Option<String>,
@@ -135,6 +145,7 @@ impl ApiConfig {
             uploads_prefix: optional("UPLOADS_PREFIX").unwrap_or_else(|| "uploads/".into()),
             reservation_ttl: seconds("RESERVATION_TTL_SECONDS")?,
             min_auction: seconds("MIN_AUCTION_SECONDS")?,
+            sniping_window: seconds("SNIPING_WINDOW_SECONDS")?,
             push_application_ios: optional("PUSH_APPLICATION_ARN_IOS"),
             push_application_android: optional("PUSH_APPLICATION_ARN_ANDROID"),
             s3_endpoint: optional("AWS_ENDPOINT_URL_S3").or_else(|| optional("AWS_ENDPOINT_URL")),

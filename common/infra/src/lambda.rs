@@ -19,7 +19,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 
-use crate::config::WorkerConfig;
+use crate::config::{ConfigError, WorkerConfig};
 use crate::outbox::Outbox;
 use crate::runtime::{Body, Message, ProcessError, QueueOps, Runtime};
 use crate::sqs::SqsQueue;
@@ -44,6 +44,38 @@ pub fn sqs_runtime(aws: &SdkConfig, config: &WorkerConfig) -> Runtime<SqsQueue> 
     );
     let outbox = Outbox::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name);
     Runtime::new(queue, config.policy).with_error_events(Arc::new(outbox), config.queue_name())
+}
+
+/// The domain's use-cases on the table, for a worker.
+pub fn service(aws: &SdkConfig, config: &WorkerConfig) -> domain::service::Service {
+    let store =
+        crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name);
+    domain::service::Service::new(Arc::new(store), domain::service::Settings::default())
+}
+
+/// The Scheduler schedules of a worker whose steps are delivered to the queue named by `target_variable`
+/// (`SCHEDULE_GROUP` and `SCHEDULER_ROLE_ARN` too, as Terraform sets them).
+pub fn schedules(
+    aws: &SdkConfig,
+    target_variable: &'static str,
+) -> Result<Arc<dyn domain::lifecycle::Schedules>, ConfigError> {
+    let config = crate::scheduler::SchedulerConfig::from_env(target_variable)?;
+    Ok(Arc::new(crate::scheduler::Scheduler::new(
+        aws_sdk_scheduler::Client::new(aws),
+        config,
+    )))
+}
+
+/// A worker's context for one message: the system acting now, under the message's correlation id (a fresh
+/// one if it carried none).
+pub fn system_ctx(correlation_id: Option<&str>) -> domain::service::Ctx {
+    domain::service::Ctx {
+        caller: "system".into(),
+        correlation: correlation_id
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(domain::event::CorrelationId::random),
+        now: chrono::Utc::now(),
+    }
 }
 
 /// Serves SQS batches until the Lambda environment shuts down: every invocation runs `handler` on each message

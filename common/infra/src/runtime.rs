@@ -60,6 +60,22 @@ impl ProcessError {
         matches!(self, Self::Transient(_))
     }
 
+    /// The error and its causes on one line (an SDK error's own text is only "service error": its cause
+    /// has the code and message), for the dead letter's `error.message` and `ErrorOccurred`.
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        text
+    }
+
     /// The `error.kind` attribute of a dead letter.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -79,6 +95,19 @@ where
         match classify(&err) {
             Retry::Transient => Self::Transient(Box::new(err)),
             Retry::Permanent => Self::Permanent(Box::new(err)),
+        }
+    }
+}
+
+/// A use-case's refusal is permanent (the rule will say no again); the store's failures are transient: a
+/// condition that failed even after the use-case's own retries is contention, and the SDK has already
+/// classified and retried what it could (a permanent store error, e.g. a missing permission, goes to the DLQ
+/// after `maxReceiveCount` backed-off receives, where its alarm fires).
+impl From<domain::service::ServiceError> for ProcessError {
+    fn from(e: domain::service::ServiceError) -> Self {
+        match e {
+            domain::service::ServiceError::Domain(d) => Self::Rejected(d.to_string()),
+            domain::service::ServiceError::Store(s) => Self::Transient(Box::new(s)),
         }
     }
 }
@@ -345,7 +374,7 @@ impl<Q: QueueOps> Runtime<Q> {
         let letter = DeadLetter {
             message,
             error_kind: e.kind(),
-            error_message: e.to_string(),
+            error_message: e.describe(),
             failed_at: Utc::now(),
         };
         if let Err(err) = self.queue.dead_letter(letter).await {
@@ -369,7 +398,7 @@ impl<Q: QueueOps> Runtime<Q> {
             queue: errors.queue_name.clone(),
             message_id: message_id.to_owned(),
             error_kind: e.kind().to_owned(),
-            error_message: e.to_string(),
+            error_message: e.describe(),
             event_id: ids.event_id.clone(),
         };
         let envelope = Envelope::new(DomainEvent::from(event), correlation_id, Utc::now());

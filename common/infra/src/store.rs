@@ -6,7 +6,7 @@
 //! | reservation | `ITEM#itemId` | `RESERVATION#id` | |
 //! | auction | `AUCTION#id` | `METADATA` | |
 //! | bid | `AUCTION#id` | `BID#<amount>#bidId` | |
-//! | profile | `USER#id` | `PROFILE` | |
+//! | profile | `USER#id` | `PROFILE` | GSI1 `HOME#<geohash5>` (once a home is set) |
 //! | device | `USER#id` | `DEVICE#<token hash>` | |
 //! | rating | `RATING#rateeId` | `FROM#raterId#about` | |
 //! | request (Idempotency-Key) | `REQUEST#<key>` | `REQUEST` | TTL |
@@ -93,7 +93,7 @@ fn request_key(k: &str) -> Attrs {
     key(format!("REQUEST#{k}"), "REQUEST")
 }
 
-fn store_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+pub(crate) fn store_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     e: SdkError<E, HttpResponse>,
 ) -> StoreError {
     let throttled = e
@@ -362,8 +362,11 @@ impl DynamoStore {
                     values.insert(":name".into(), s(name.clone()));
                 }
                 if let Some(home) = home {
-                    sets.push("home = :home".into());
+                    // GSI1 finds the users living around a new item (notify::Audience::Near).
+                    sets.push("home = :home, GSI1PK = :home_pk, GSI1SK = :home_sk".into());
                     values.insert(":home".into(), AttributeValue::M(to_attrs(home)?));
+                    values.insert(":home_pk".into(), s(format!("HOME#{}", home.geohash)));
+                    values.insert(":home_sk".into(), s(format!("USER#{user_id}")));
                 }
                 self.update(
                     profile_key(user_id),
@@ -576,6 +579,50 @@ impl Store for DynamoStore {
         Ok(items_page(rows, query.limit))
     }
 
+    #[instrument(skip(self), err)]
+    async fn stale_listings(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // GSI2 holds exactly the listed items, one partition per category.
+        let mut ids = vec![];
+        for category in Category::ALL {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("GSI2")
+                    .key_condition_expression("GSI2PK = :pk")
+                    .filter_expression("#status = :available")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":pk", s(format!("CAT#{category}")))
+                    .expression_attribute_values(":available", s(ItemStatus::Available.as_str()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                for attrs in out.items.unwrap_or_default() {
+                    let item: Item = from_attrs(attrs)?;
+                    if item.expires_at <= now {
+                        ids.push(item.id);
+                    }
+                }
+                if ids.len() >= limit {
+                    ids.truncate(limit);
+                    return Ok(ids);
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     #[instrument(skip_all, fields(writes = change.writes.len(), events = change.events.len()), err)]
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let now = Utc::now();
@@ -710,5 +757,66 @@ impl Store for DynamoStore {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl domain::notify::Directory for DynamoStore {
+    #[instrument(skip(self), err)]
+    async fn users_near(&self, cells: &[String]) -> Result<Vec<String>, StoreError> {
+        let per_cell = try_join_all(cells.iter().map(|cell| async move {
+            let mut ids = vec![];
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("GSI1")
+                    .key_condition_expression("GSI1PK = :pk")
+                    .expression_attribute_values(":pk", s(format!("HOME#{cell}")))
+                    .projection_expression("id")
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                ids.extend(
+                    out.items
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|mut a| a.remove("id")?.as_s().ok().cloned()),
+                );
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    return Ok::<_, StoreError>(ids);
+                }
+            }
+        }))
+        .await?;
+        let mut ids: Vec<String> = per_cell.into_iter().flatten().collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    #[instrument(skip(self), err)]
+    async fn endpoints(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :device)")
+            .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+            .expression_attribute_values(":device", s("DEVICE#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attrs::<Device>)
+            .filter_map(|d| d.map(|d| d.endpoint_arn).transpose())
+            .collect()
     }
 }

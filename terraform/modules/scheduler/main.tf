@@ -3,7 +3,8 @@ data "aws_caller_identity" "current" {}
 #### Schedule group: every one-time schedule of this workspace lives here ##########
 
 resource "aws_scheduler_schedule_group" "this" {
-  name = var.name_prefix
+  # <prefix>-schedules: every name of the workspace starts with "<prefix>-" (the local runner plays those).
+  name = "${var.name_prefix}-schedules"
   tags = var.tags
 }
 
@@ -42,4 +43,25 @@ resource "aws_iam_role_policy" "send" {
   name   = "${var.name_prefix}-scheduler-send"
   role   = aws_iam_role.this.id
   policy = data.aws_iam_policy_document.send.json
+}
+
+#### Recurring sweeps: a fixed step delivered to a queue on a schedule ######################
+
+resource "aws_scheduler_schedule" "recurring" {
+  for_each = var.recurring
+
+  name                         = "${var.name_prefix}-${each.key}"
+  group_name                   = aws_scheduler_schedule_group.this.name
+  schedule_expression          = each.value.expression
+  schedule_expression_timezone = "UTC"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = var.target_queue_arns[each.value.target]
+    role_arn = aws_iam_role.this.arn
+    input    = each.value.input
+  }
 }

@@ -13,6 +13,21 @@ variable "target_queue_arns" {
   }
 }
 
+variable "recurring" {
+  description = "Recurring schedules by name: a cron() or rate() expression (UTC), the key of the target queue in target_queue_arns, and the message body delivered."
+  type = map(object({
+    expression = string
+    target     = string
+    input      = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for r in values(var.recurring) : can(regex("^(cron|rate)\\(.+\\)$", r.expression)) && can(jsondecode(r.input))])
+    error_message = "Each recurring schedule needs a cron() or rate() expression and a JSON input."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -127,7 +127,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 }
 
 data "aws_iam_policy_document" "tls_only" {
-  for_each = aws_s3_bucket.this
+  for_each = var.enforce_tls ? aws_s3_bucket.this : {}
 
   statement {
     sid       = "DenyInsecureTransport"
@@ -147,7 +147,7 @@ data "aws_iam_policy_document" "tls_only" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  for_each = aws_s3_bucket.this
+  for_each = var.enforce_tls ? aws_s3_bucket.this : {}
 
   bucket     = each.value.id
   policy     = data.aws_iam_policy_document.tls_only[each.key].json

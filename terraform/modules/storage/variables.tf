@@ -66,3 +66,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "enforce_tls" {
+  description = "Deny every request to the buckets not made over TLS (aws:SecureTransport). Only a local emulator speaking plain HTTP turns it off: there the policy (rightly) refuses every read."
+  type        = bool
+  default     = true
+}

@@ -17,18 +17,20 @@ use crate::probe::{eventually, queue_arn, unique, Emulator};
 
 const PASSWORD: &str = "Local-Passw0rd!";
 
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    tokens: tokio::sync::Mutex<HashMap<String, (String, String)>>,
-    pool: String,
-    client_id: String,
-    emulator: Emulator,
-    bus: String,
+pub(crate) struct Api {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) tokens: tokio::sync::Mutex<HashMap<String, (String, String)>>,
+    pub(crate) pool: String,
+    pub(crate) client_id: String,
+    pub(crate) emulator: Emulator,
+    pub(crate) bus: String,
+    /// The workspace's Terraform outputs.
+    pub(crate) outputs: Value,
     _runners: Vec<runner::Runner>,
 }
 
-/// The runners playing workspace B's API function and stream publisher (one of each: two stream pollers would
+/// The runner playing all of workspace B's functions, mappings and schedules (one runner: two stream pollers would
 /// publish every event twice), for the suite's one test and its runtime.
 async fn api() -> Api {
     {
@@ -39,12 +41,8 @@ async fn api() -> Api {
         emulator.workspace = ws.clone();
         let root = e2e::repo_root();
         let code = vec![root.join("dist/lambda")];
-        let api_runner = emulator
-            .runner(&format!("ecobid-{ws}-api"), code.clone())
-            .await;
-        let relay = emulator
-            .runner(&format!("ecobid-{ws}-stream-publisher"), code)
-            .await;
+        // The whole workspace: API, stream publisher, the four workers and the schedules.
+        let api_runner = emulator.runner(&format!("ecobid-{ws}-"), code).await;
         let api_id = outputs["api_id"].as_str().expect("api_id");
         let addr = api_runner
             .api_addrs
@@ -60,8 +58,9 @@ async fn api() -> Api {
                 .expect("client")
                 .to_owned(),
             bus: outputs["event_bus_name"].as_str().expect("bus").to_owned(),
+            outputs: outputs.clone(),
             emulator,
-            _runners: vec![api_runner, relay],
+            _runners: vec![api_runner],
         }
     }
 }
@@ -74,13 +73,18 @@ async fn the_rest_api_through_real_http_with_real_tokens() {
         flow_1_posting_an_item_emits_item_created_and_it_can_be_browsed(&api),
         flow_2_reserve_confirm_complete_rate_emits_each_event(&api),
         flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_bid(&api),
-        a_photo_upload_form_works_against_s3(&api),
+        crate::workers::flow_4_photos_end_ready_or_rejected_with_their_reason(&api),
+        crate::workers::flow_1_a_new_item_notifies_the_neighbours_but_not_its_seller(&api),
+        crate::workers::flow_2_an_unfinished_reservation_expires_and_both_parties_hear_of_it(&api),
+        crate::workers::flow_3_the_auction_closes_once_and_every_party_is_told(&api),
     );
+    crate::workers::a_poisoned_photo_completes_after_the_fix_and_a_redrive(&api).await;
+    crate::workers::every_dlq_is_empty(&api).await;
 }
 
-struct Answer {
-    status: StatusCode,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
 }
 
 impl Answer {
@@ -93,8 +97,32 @@ impl Answer {
 }
 
 impl Api {
+    /// Posts a free item as `user`; its id.
+    pub(crate) async fn free_item(&self, user: &str, c: &str) -> String {
+        let posted = self
+            .call(Method::POST, "/items", Some(user), Some(item("free")), c)
+            .await;
+        assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+        posted.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Reserves item `id` as `user`; the reservation's id.
+    pub(crate) async fn reserve(&self, user: &str, id: &str, c: &str) -> String {
+        let reserved = self
+            .call(
+                Method::POST,
+                &format!("/items/{id}/reserve"),
+                Some(user),
+                None,
+                c,
+            )
+            .await;
+        assert_eq!(reserved.status, StatusCode::CREATED, "{}", reserved.body);
+        reserved.body["id"].as_str().expect("id").to_owned()
+    }
+
     /// (sub, ID token) of a user of the workspace's pool, made on first use.
-    async fn user(&self, name: &str) -> (String, String) {
+    pub(crate) async fn user(&self, name: &str) -> (String, String) {
         let mut tokens = self.tokens.lock().await;
         if let Some(t) = tokens.get(name) {
             return t.clone();
@@ -115,7 +143,7 @@ impl Api {
         (sub, id_token)
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -143,7 +171,7 @@ impl Api {
     }
 
     /// A queue of the test's own that receives every domain event of the workspace's bus.
-    async fn tap(&self) -> String {
+    pub(crate) async fn tap(&self) -> String {
         let sqs = aws_sdk_sqs::Client::new(&self.emulator.aws);
         let events = aws_sdk_eventbridge::Client::new(&self.emulator.aws);
         let name = unique("tap");
@@ -195,7 +223,12 @@ fn claims(token: &str) -> Value {
 }
 
 /// Waits until the tap queue has delivered the events of `correlation` with these types (in any order).
-async fn events_of(api: &Api, tap: &str, correlation: &str, want: &[&str]) -> Vec<Envelope> {
+pub(crate) async fn events_of(
+    api: &Api,
+    tap: &str,
+    correlation: &str,
+    want: &[&str],
+) -> Vec<Envelope> {
     let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
     let seen = Arc::new(tokio::sync::Mutex::new(Vec::<Envelope>::new()));
     let mut sorted_want: Vec<&str> = want.to_vec();
@@ -238,11 +271,11 @@ async fn events_of(api: &Api, tap: &str, correlation: &str, want: &[&str]) -> Ve
     .await
 }
 
-fn correlation() -> String {
+pub(crate) fn correlation() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn item(mode: &str) -> Value {
+pub(crate) fn item(mode: &str) -> Value {
     json!({
         "title": "Oak table",
         "description": "Solid oak, seats six",
@@ -321,21 +354,8 @@ async fn flow_2_reserve_confirm_complete_rate_emits_each_event(api: &Api) {
     let (buyer, _) = api.user("bea").await;
     let (seller_before, buyer_before) =
         (profile(api, "sam", &c).await, profile(api, "bea", &c).await);
-    let posted = api
-        .call(Method::POST, "/items", Some("sam"), Some(item("free")), &c)
-        .await;
-    let id = posted.body["id"].as_str().expect("id").to_owned();
-    let reserved = api
-        .call(
-            Method::POST,
-            &format!("/items/{id}/reserve"),
-            Some("bea"),
-            None,
-            &c,
-        )
-        .await;
-    assert_eq!(reserved.status, StatusCode::CREATED, "{}", reserved.body);
-    let rid = reserved.body["id"].as_str().expect("id").to_owned();
+    let id = api.free_item("sam", &c).await;
+    let rid = api.reserve("bea", &id, &c).await;
     // A second buyer finds it taken; a stranger may not look at the reservation.
     let taken = api
         .call(
@@ -448,7 +468,7 @@ async fn flow_2_reserve_confirm_complete_rate_emits_each_event(api: &Api) {
 }
 
 /// GET /users/me of `user`, with absent counters as 0 (users are shared by runs on one stack).
-async fn profile(api: &Api, user: &str, c: &str) -> Value {
+pub(crate) async fn profile(api: &Api, user: &str, c: &str) -> Value {
     let me = api
         .call(Method::GET, "/users/me", Some(user), None, c)
         .await;
@@ -466,7 +486,7 @@ async fn profile(api: &Api, user: &str, c: &str) -> Value {
 }
 
 /// A new auction item of `seller` and its auction: (auction id, the POST /auctions answer's body).
-async fn auction_of(
+pub(crate) async fn auction_of(
     api: &Api,
     seller: &str,
     starting_price: i64,
@@ -570,9 +590,17 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
     want.extend(std::iter::repeat_n("BidPlaced", accepted.len()));
     events_of(api, &tap, &c, &want).await;
 
-    // A late bid (inside the last two minutes of a one-minute auction: the local stack's shortest) extends it.
+    // A late bid (inside the anti-sniping window: the local stack's is the last 20 s, local.tfvars) of a
+    // one-minute auction (the local stack's shortest) extends it.
     let c = correlation();
     let (quick_id, quick) = auction_of(api, "olga", 500, 60, &c).await;
+    let ends = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v["endsAt"].as_str().expect("endsAt")).expect("a time")
+    };
+    let late_at = ends(&quick) - chrono::Duration::seconds(10);
+    if let Ok(wait) = (late_at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std() {
+        tokio::time::sleep(wait).await;
+    }
     let late = api
         .call(
             Method::POST,
@@ -593,9 +621,6 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
         )
         .await;
     assert_eq!(after.body["extensions"], 1, "{}", after.body);
-    let ends = |v: &Value| {
-        chrono::DateTime::parse_from_rfc3339(v["endsAt"].as_str().expect("endsAt")).expect("a time")
-    };
     assert!(
         ends(&after.body) > ends(&quick),
         "endsAt moved: {} -> {}",
@@ -614,73 +639,4 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
         ],
     )
     .await;
-}
-
-async fn a_photo_upload_form_works_against_s3(api: &Api) {
-    let c = correlation();
-    let posted = api
-        .call(Method::POST, "/items", Some("pia"), Some(item("free")), &c)
-        .await;
-    let id = posted.body["id"].as_str().expect("id").to_owned();
-    let photo = api
-        .call(
-            Method::POST,
-            &format!("/items/{id}/photos"),
-            Some("pia"),
-            Some(json!({"contentType": "image/jpeg"})),
-            &c,
-        )
-        .await;
-    assert_eq!(photo.status, StatusCode::CREATED, "{}", photo.body);
-    let upload = &photo.body["upload"];
-    let url = upload["url"].as_str().expect("url");
-    assert!(
-        url.starts_with(&api.emulator.endpoint),
-        "the form points at the emulator: {url}"
-    );
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in upload["fields"].as_object().expect("fields") {
-        form = form.text(k.clone(), v.as_str().expect("text").to_owned());
-    }
-    // The real phone photo: a 2.9 MB JPEG, inside the form's 15 MB bound.
-    let photo_path =
-        e2e::repo_root().join("../shared/fixtures/images/phone_photo_4000x3000_orient6.jpg");
-    let bytes = std::fs::read(photo_path).expect("the fixture photo");
-    let size = bytes.len();
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("photo.jpg"),
-    );
-    let sent = reqwest::Client::new()
-        .post(url)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    assert!(
-        sent.status().is_success(),
-        "upload answered {}: {}",
-        sent.status(),
-        sent.text().await.unwrap_or_default()
-    );
-    // The photo is recorded PENDING under the form's key, until the images worker (its own suite) takes it.
-    let got = api
-        .call(Method::GET, &format!("/items/{id}"), None, None, &c)
-        .await;
-    let key = upload["fields"]["key"].as_str().expect("key");
-    let photos: Vec<&Value> = got.body["photos"]
-        .as_object()
-        .expect("photos by id")
-        .values()
-        .collect();
-    assert_eq!(photos.len(), 1, "{}", got.body);
-    assert_eq!(
-        (&photos[0]["key"], &photos[0]["status"]),
-        (&json!(key), &json!("PENDING"))
-    );
-    assert!(
-        key.starts_with(&format!("uploads/{}/{id}/", api.user("pia").await.0)),
-        "{key}"
-    );
-    eprintln!("photo upload: {size} bytes accepted by S3 through the presigned form");
 }

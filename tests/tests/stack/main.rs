@@ -6,4 +6,6 @@ mod backbone;
 mod helpers;
 mod infrastructure;
 mod local_runner;
+mod ops;
 mod probe;
+mod workers;

@@ -277,6 +277,18 @@ fn late_bids_extend_the_auction_at_most_ten_times() {
     // A bid well before the window does not extend.
     let early = auction(&item(Mode::Auction));
     assert!(!place_bid(&early, "b", 1000, now()).unwrap().extended);
+    // Another window (the local stack's shorter one): 30 s before the end is outside 20 s, 10 s inside.
+    let short = Duration::seconds(20);
+    let t = early.ends_at - Duration::seconds(30);
+    assert!(
+        !place_bid_within(&early, "b", 1000, t, short)
+            .unwrap()
+            .extended
+    );
+    let t = early.ends_at - Duration::seconds(10);
+    let placed = place_bid_within(&early, "b", 1000, t, short).unwrap();
+    assert!(placed.extended);
+    assert_eq!(placed.auction.ends_at, t + short);
 }
 
 #[test]

@@ -146,3 +146,160 @@ async fn a_completed_reservation_moves_both_users_stats_once_and_can_be_rated_on
         ]
     );
 }
+
+fn at(caller: &str, now: chrono::DateTime<Utc>) -> Ctx {
+    Ctx { now, ..ctx(caller) }
+}
+
+#[tokio::test]
+async fn an_auction_closes_once_with_winner_losers_and_stats() {
+    // GIVEN an auction with bids from ann, bob, ann (ann leads)
+    let (service, store) = service();
+    let seller = ctx("seller");
+    let item = service.create_item(&seller, lot()).await.unwrap();
+    let auction = service
+        .create_auction(
+            &seller,
+            &NewAuction {
+                item_id: item.id.clone(),
+                starting_price: 100,
+                min_increment: 10,
+                duration_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    for (who, amount) in [("ann", 100), ("bob", 110), ("ann", 120)] {
+        service
+            .place_bid(&ctx(who), &auction.id, amount)
+            .await
+            .unwrap();
+    }
+    // WHEN the close fires early THEN it is told when to come back, and nothing changes
+    let early = at("system", auction.ends_at - chrono::Duration::seconds(5));
+    assert_eq!(
+        service.close_auction(&early, &auction.id).await.unwrap(),
+        Step::NotDue(auction.ends_at)
+    );
+    // WHEN it fires at endsAt, twice (a duplicate delivery)
+    let due = at("system", auction.ends_at);
+    assert_eq!(
+        service.close_auction(&due, &auction.id).await.unwrap(),
+        Step::Done
+    );
+    assert!(matches!(
+        service.close_auction(&due, &auction.id).await.unwrap(),
+        Step::Settled(_)
+    ));
+    // THEN one AuctionEnded: ann won with 120 of 3 bids, bob lost
+    let ended: Vec<_> = store
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::AuctionEnded(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].winner_id.as_deref(), Some("ann"));
+    assert_eq!((ended[0].amount, ended[0].bid_count), (Some(120), 3));
+    assert_eq!(ended[0].loser_ids, vec!["bob"]);
+    // AND the item is SOLD, the stats moved once
+    assert_eq!(
+        service.get_item(&item.id).await.unwrap().status,
+        ItemStatus::Sold
+    );
+    assert_eq!(service.profile("ann").await.unwrap().stats.auctions_won, 1);
+    assert_eq!(
+        service.profile("seller").await.unwrap().stats.auctions_sold,
+        1
+    );
+    assert_eq!(service.profile("bob").await.unwrap().stats.auctions_won, 0);
+}
+
+#[tokio::test]
+async fn a_reservation_expires_once_and_frees_its_item() {
+    // GIVEN a reserved free item
+    let (service, store) = service();
+    let mut free = lot();
+    free.mode = rules::Mode::Free;
+    let item = service.create_item(&ctx("seller"), free).await.unwrap();
+    let r = service.reserve(&ctx("buyer"), &item.id).await.unwrap();
+    // WHEN the expiry fires at expiresAt, twice
+    let due = at("system", r.expires_at);
+    assert_eq!(
+        service.expire_reservation(&due, &r.id).await.unwrap(),
+        Step::Done
+    );
+    assert!(matches!(
+        service.expire_reservation(&due, &r.id).await.unwrap(),
+        Step::Settled(_)
+    ));
+    // THEN one ReservationExpired, the item AVAILABLE again
+    let expired = store
+        .events()
+        .iter()
+        .filter(|e| e.event_type() == crate::event::EventType::ReservationExpired)
+        .count();
+    assert_eq!(expired, 1);
+    assert_eq!(
+        service.get_item(&item.id).await.unwrap().status,
+        ItemStatus::Available
+    );
+    // AND the stale listing sweep finds the item once its own expiresAt has passed
+    let later = item.expires_at;
+    assert_eq!(
+        service.stale_listings(later, 10).await.unwrap(),
+        vec![item.id.clone()]
+    );
+    assert_eq!(
+        service
+            .expire_listing(&at("system", later), &item.id)
+            .await
+            .unwrap(),
+        Step::Done
+    );
+    assert!(service.stale_listings(later, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_photo_is_settled_once() {
+    // GIVEN an item with a pending photo
+    let (service, store) = service();
+    let seller = ctx("seller");
+    let item = service.create_item(&seller, lot()).await.unwrap();
+    let photo = service.add_photo(&seller, &item.id).await.unwrap();
+    let r = crate::lifecycle::photo_ref(&photo.key, "uploads/").expect("our key");
+    let (_, found) = service.photo(&r).await.unwrap().expect("photo");
+    assert_eq!(found.status, PhotoStatus::Pending);
+    // WHEN it is rejected, then (a late duplicate) processed
+    let rejected = crate::lifecycle::PhotoOutcome::Rejected {
+        reason: "not a photo".into(),
+    };
+    assert_eq!(
+        service.settle_photo(&seller, &r, &rejected).await.unwrap(),
+        Step::Done
+    );
+    let ready = crate::lifecycle::PhotoOutcome::Ready {
+        thumbnails: Default::default(),
+        labels: vec![],
+    };
+    assert!(matches!(
+        service.settle_photo(&seller, &r, &ready).await.unwrap(),
+        Step::Settled(_)
+    ));
+    // THEN it stays REJECTED with its reason, and one ImageRejected names the seller
+    let (_, after) = service.photo(&r).await.unwrap().expect("photo");
+    assert_eq!(after.status, PhotoStatus::Rejected);
+    assert_eq!(after.reason.as_deref(), Some("not a photo"));
+    let rejections: Vec<_> = store
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::ImageRejected(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejections.len(), 1);
+    assert_eq!(rejections[0].seller_id, "seller");
+}

@@ -224,6 +224,23 @@ impl Store for MemoryStore {
         Ok(items_page(rows, query.limit))
     }
 
+    async fn stale_listings(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self
+            .state()
+            .items
+            .values()
+            .filter(|i| i.value.status == ItemStatus::Available && i.value.expires_at <= now)
+            .map(|i| i.value.id.clone())
+            .collect();
+        ids.sort();
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let mut state = self.state();
         if !change.writes.iter().all(|w| Self::check(&state, w)) {
@@ -272,5 +289,28 @@ impl Store for MemoryStore {
     async fn release_request(&self, key: &str) -> Result<(), StoreError> {
         self.state().requests.remove(key);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::notify::Directory for MemoryStore {
+    async fn users_near(&self, cells: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self
+            .state()
+            .profiles
+            .values()
+            .filter(|p| p.home.as_ref().is_some_and(|h| cells.contains(&h.geohash)))
+            .map(|p| p.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn endpoints(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .devices(user_id)
+            .into_iter()
+            .filter_map(|d| d.endpoint_arn)
+            .collect())
     }
 }

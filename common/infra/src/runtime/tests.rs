@@ -425,3 +425,28 @@ fn sdk_errors_become_transient_or_permanent() {
     assert!(!permanent.is_retryable());
     assert_eq!(permanent.kind(), "permanent");
 }
+
+#[test]
+fn a_dead_letter_s_message_names_the_cause_not_just_the_kind() {
+    // GIVEN an SDK error, whose own text is only "service error"
+    let err = aws_sdk_sqs::operation::send_message::SendMessageError::generic(
+        aws_smithy_types::error::ErrorMetadata::builder()
+            .code("NoSuchBucket")
+            .message("The specified bucket does not exist")
+            .build(),
+    );
+    let raw = HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(404).expect("status"),
+        aws_smithy_types::body::SdkBody::empty(),
+    );
+    let e = ProcessError::from(SdkError::service_error(err, raw));
+    // THEN the description carries the code and message of its cause
+    let text = e.describe();
+    assert!(text.starts_with("permanent: service error"), "{text}");
+    assert!(text.contains("NoSuchBucket"), "{text}");
+    assert!(text.contains("does not exist"), "{text}");
+    assert_eq!(
+        ProcessError::Rejected("no".into()).describe(),
+        "rejected: no"
+    );
+}

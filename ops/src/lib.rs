@@ -1,0 +1,11 @@
+//! `ecobid-ops`: inspect, redrive and purge dead-letter queues and replay archived events, without losing a
+//! message. The pure parts ([`letter`], [`dlq`]'s move order) are unit-tested; [`sqs`] and [`replay`] are the
+//! thin SDK adapters; [`commands`] ties them to the command line ([`cli`]).
+
+pub mod audit;
+pub mod cli;
+pub mod commands;
+pub mod dlq;
+pub mod letter;
+pub mod replay;
+pub mod sqs;

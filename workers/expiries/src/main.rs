@@ -1,0 +1,21 @@
+//! Wiring only: the handler is in the library.
+
+use expiries::{handle, Deps};
+use infra::config::WorkerConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    infra::lambda::init_tracing();
+    let config = WorkerConfig::from_env()?;
+    let aws = infra::lambda::aws_config().await;
+    let deps = Deps {
+        service: infra::lambda::service(&aws, &config),
+        schedules: infra::lambda::schedules(&aws, "EXPIRIES_QUEUE_ARN")?,
+    };
+    let runtime = infra::lambda::sqs_runtime(&aws, &config);
+    Box::pin(infra::lambda::run_sqs(runtime, move |m| {
+        let deps = deps.clone();
+        async move { handle(&deps, m).await }
+    }))
+    .await
+}
