@@ -14,7 +14,7 @@ use crate::cli::{
     Cli, Command, DlqCommand, EventsCommand, ListArgs, Mode, PeekArgs, PurgeArgs, RedriveArgs,
 };
 use crate::dlq::{move_letters, peek, Move, Pace, Progress, Route};
-use crate::letter::{Filter, Letter, Received, Summary, EVENTBRIDGE_TARGET_ARN};
+use crate::letter::{Filter, Letter, Summary};
 use crate::replay::Replay;
 use crate::sqs::{depth, Dlq, Native, Sqs, Workspace};
 
@@ -252,14 +252,13 @@ enum Target {
 }
 
 impl Route for Target {
-    fn target(&self, letter: &Received) -> Result<String, String> {
+    fn target(&self, letter: &Letter) -> Result<String, String> {
         match self {
             Target::Queue { url } => Ok(url.clone()),
             Target::PerLetter(arns) => {
                 let arn = letter
-                    .attributes
-                    .get(EVENTBRIDGE_TARGET_ARN)
-                    .and_then(|a| a.string_value.as_deref())
+                    .target_arn
+                    .as_deref()
                     .ok_or("the letter names no target (no TARGET_ARN attribute): use --to")?;
                 arns.iter()
                     .find(|(a, _)| a == arn)
@@ -458,18 +457,10 @@ async fn dry_run(
             break;
         }
         would += 1;
-        let probe = Received {
-            message_id: l.message_id.clone(),
-            receipt_handle: String::new(),
-            body: l.body.clone(),
-            attributes: Default::default(),
-            receive_count: 0,
-            sent_at: None,
-        };
         let to = match target {
             Target::Queue { .. } => target_name.to_owned(),
             Target::PerLetter(_) => target
-                .target(&probe)
+                .target(l)
                 .unwrap_or_else(|e| format!("(cannot move: {e})")),
         };
         println!(
@@ -638,4 +629,38 @@ pub fn one_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::letter::{Attribute, Received, EVENTBRIDGE_TARGET_ARN};
+
+    fn letter(attributes: &[(&str, &str)]) -> Letter {
+        Letter::decode(&Received {
+            message_id: "m".into(),
+            receipt_handle: "h".into(),
+            body: "{}".into(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Attribute::string(*v)))
+                .collect(),
+            receive_count: 1,
+            sent_at: None,
+        })
+    }
+
+    #[test]
+    fn the_bus_dlq_s_letters_go_back_to_the_queue_each_names() {
+        let route = Target::PerLetter(vec![("arn:q1".into(), "https://sqs/q1".into())]);
+        let named = letter(&[(EVENTBRIDGE_TARGET_ARN, "arn:q1")]);
+        assert_eq!(named.target_arn.as_deref(), Some("arn:q1"));
+        assert_eq!(route.target(&named), Ok("https://sqs/q1".into()));
+        let elsewhere = letter(&[(EVENTBRIDGE_TARGET_ARN, "arn:other")]);
+        assert!(route
+            .target(&elsewhere)
+            .unwrap_err()
+            .contains("not a queue of the workspace"));
+        assert!(route.target(&letter(&[])).unwrap_err().contains("use --to"));
+    }
 }

@@ -101,11 +101,11 @@ async fn release_all<Q: Queues>(queues: &Q, url: &str, handles: &[String]) -> Re
 
 /// Where a letter goes: a fixed queue, or (the event bus's DLQ) the target named in the letter.
 pub trait Route: Sync {
-    fn target(&self, letter: &Received) -> Result<String, String>;
+    fn target(&self, letter: &Letter) -> Result<String, String>;
 }
 
 impl Route for String {
-    fn target(&self, _: &Received) -> Result<String, String> {
+    fn target(&self, _: &Letter) -> Result<String, String> {
         Ok(self.clone())
     }
 }
@@ -174,7 +174,7 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
                     kept_handles.insert(m.message_id.clone(), m.receipt_handle.clone());
                     continue;
                 }
-                match job.route.target(&m) {
+                match job.route.target(&letter) {
                     Ok(target) => to_move.push((m, letter, target)),
                     Err(why) => {
                         progress.failed.push((m.message_id.clone(), why));

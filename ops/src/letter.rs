@@ -88,6 +88,9 @@ pub struct Letter {
     pub failed_at: Option<DateTime<Utc>>,
     pub receive_count: u32,
     pub redrive_count: u32,
+    /// The queue EventBridge could not deliver it to (a letter of the event bus's DLQ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
     pub body: String,
 }
 
@@ -116,6 +119,7 @@ impl Letter {
             redrive_count: text(REDRIVE_COUNT)
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0),
+            target_arn: text(EVENTBRIDGE_TARGET_ARN),
             body: m.body.clone(),
         }
     }
