@@ -223,6 +223,14 @@ fn claims(token: &str) -> Value {
 }
 
 /// Waits until the tap queue has delivered the events of `correlation` with these types (in any order).
+/// The event of `event_type` among `events` (as `events_of` returns them).
+pub(crate) fn event<'a>(events: &'a [Envelope], event_type: &str) -> &'a Envelope {
+    events
+        .iter()
+        .find(|e| e.event_type().as_str() == event_type)
+        .unwrap_or_else(|| panic!("no {event_type} among the events"))
+}
+
 pub(crate) async fn events_of(
     api: &Api,
     tap: &str,
@@ -436,10 +444,7 @@ async fn flow_2_reserve_confirm_complete_rate_emits_each_event(api: &Api) {
         ],
     )
     .await;
-    let created = events
-        .iter()
-        .find(|e| e.event_type().as_str() == "ReservationCreated")
-        .expect("created");
+    let created = event(&events, "ReservationCreated");
     assert_eq!(created.to_json()["data"]["buyerId"], buyer.as_str());
     // The item was picked up; both users' stats moved exactly once, the seller got exactly one rating.
     let got = api

@@ -12,7 +12,7 @@ use domain::event::Envelope;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::api::{auction_of, correlation, events_of, item, profile, Api};
+use crate::api::{auction_of, correlation, event, events_of, item, profile, Api};
 use crate::probe::{eventually, queue_arn, unique};
 
 /// One notice as the topics carried it.
@@ -261,10 +261,7 @@ pub(crate) async fn flow_2_an_unfinished_reservation_expires_and_both_parties_he
     // Duplicate deliveries: the expiry step again, and ReservationExpired to the notifications queue again.
     let expiry = json!({"due": "reservation-expiry", "reservationId": r, "correlationId": c});
     deliver_again(api, "expiries", expiry.to_string()).await;
-    let expired_event = events
-        .iter()
-        .find(|e| e.event_type().as_str() == "ReservationExpired")
-        .expect("event");
+    let expired_event = event(&events, "ReservationExpired");
     deliver_again(api, "notifications", expired_event.to_json_string()).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let again = notices
@@ -330,10 +327,7 @@ pub(crate) async fn flow_3_the_auction_closes_once_and_every_party_is_told(api: 
         ],
     )
     .await;
-    let end = events
-        .iter()
-        .find(|e| e.event_type().as_str() == "AuctionEnded")
-        .expect("AuctionEnded");
+    let end = event(&events, "AuctionEnded");
     let data = &end.to_json()["data"];
     assert_eq!(
         (&data["winnerId"], &data["amount"], &data["bidCount"]),
