@@ -5,6 +5,8 @@ data "aws_caller_identity" "current" {}
 locals {
   # Every name carries the project and the workspace: ecobid-<workspace>-...
   name_prefix = "ecobid-${terraform.workspace}"
+  # The functions' EMF metrics (infra::metrics), one namespace per workspace.
+  metrics_namespace = "EcoBid/${terraform.workspace}"
   bucket_names = {
     uploads    = join("-", compact(["${local.name_prefix}-uploads", var.bucket_suffix]))
     thumbnails = join("-", compact(["${local.name_prefix}-thumbnails", var.bucket_suffix]))
@@ -208,6 +210,8 @@ module "workers" {
   timeout_seconds    = var.queues[each.key].function_timeout_seconds
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
+  metrics_namespace  = local.metrics_namespace
+  log_aws_requests   = var.log_aws_requests
   policy_statements  = each.value.statements
 
   sqs_source = {
@@ -246,6 +250,8 @@ module "stream_publisher" {
   timeout_seconds    = var.stream_publisher.timeout_seconds
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
+  metrics_namespace  = local.metrics_namespace
+  log_aws_requests   = var.log_aws_requests
 
   stream_source = {
     stream_arn              = module.storage.table_stream_arn
@@ -276,6 +282,8 @@ module "api_function" {
   timeout_seconds    = var.api.timeout_seconds
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
+  metrics_namespace  = local.metrics_namespace
+  log_aws_requests   = var.log_aws_requests
 
   policy_statements = concat([
     { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]), resources = local.table_resources },
@@ -310,4 +318,22 @@ module "http_api" {
   throttling_rate_limit     = var.api.throttling_rate_limit
   throttling_burst_limit    = var.api.throttling_burst_limit
   access_log_retention_days = var.log_retention_days
+}
+
+#### Observability: alarms on the EMF metrics and AWS's own, one dashboard ##################
+
+module "observability" {
+  source = "./modules/observability"
+
+  name_prefix       = local.name_prefix
+  metrics_namespace = local.metrics_namespace
+  worker_functions = merge(
+    { for k, w in module.workers : "${k} worker" => w.function_name },
+    { "stream publisher" = module.stream_publisher.function_name },
+  )
+  api_function_name = module.api_function.function_name
+  table_name        = module.storage.table_name
+  dlq_names         = concat([for q in module.queues : q.dlq_name], [module.event_bus.dlq_name])
+  dlq_alarm_arns    = concat([for q in module.queues : q.dlq_alarm_arn], [module.event_bus.dlq_alarm_arn])
+  alarm_topic_arn   = module.notifications.admin_topic_arn
 }

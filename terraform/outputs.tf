@@ -99,3 +99,13 @@ output "user_pool_client_id" {
   description = "The mobile app's user pool client (the JWT audience)."
   value       = module.http_api.user_pool_client_id
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the pipeline (workers, API, DLQs, table throttles, alarms)."
+  value       = module.observability.dashboard_name
+}
+
+output "alarm_arns" {
+  description = "Alarms on worker error rates, the API's 5xx rate and table throttles (DLQ-depth alarms: with each queue)."
+  value       = module.observability.alarm_arns
+}

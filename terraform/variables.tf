@@ -48,6 +48,12 @@ variable "log_level" {
   }
 }
 
+variable "log_aws_requests" {
+  description = "Every Lambda logs one JSON line per AWS request it makes (what scripts/cost-model counts). Small lines, but one per request: meant for test and cost-measuring stacks."
+  type        = bool
+  default     = false
+}
+
 variable "log_retention_days" {
   description = "Retention of every log group."
   type        = number

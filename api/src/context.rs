@@ -12,6 +12,7 @@ use axum::response::Response;
 use chrono::{SubsecRound, Utc};
 use domain::event::CorrelationId;
 use domain::service::Ctx;
+use infra::metrics::api as api_metrics;
 use lambda_http::request::RequestContext;
 use tracing::{info, info_span, Instrument};
 
@@ -62,7 +63,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     }
 }
 
-/// Middleware: gives the request its correlation id and span, answers with the id, logs one line per request.
+/// Middleware: gives the request its correlation id and span, answers with the id, logs one line per request
+/// and records its EMF metrics (requests, status class, latency).
 pub async fn correlate(mut request: Request, next: Next) -> Response {
     let correlation = request
         .headers()
@@ -91,11 +93,14 @@ pub async fn correlate(mut request: Request, next: Next) -> Response {
                 .headers_mut()
                 .insert(CORRELATION_HEADER.clone(), value);
         }
-        info!(
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request done"
-        );
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        info!(status, latency_ms, "request done");
+        metrics::counter!(api_metrics::REQUESTS).increment(1);
+        metrics::counter!(api_metrics::status_class(status)).increment(1);
+        metrics::histogram!(api_metrics::LATENCY).record(latency_ms);
+        // One request per Lambda invocation: its metrics go out with it.
+        infra::metrics::flush();
         response
     }
     .instrument(span)

@@ -13,7 +13,7 @@ use infra::store::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    infra::lambda::init_tracing();
+    infra::lambda::init_telemetry();
     let cfg = ApiConfig::from_env()?;
     let aws = infra::lambda::aws_config().await;
     let duration =

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinSet;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::discover::FunctionSpec;
 
@@ -78,6 +78,15 @@ impl Environment {
 pub struct Function {
     spec: Arc<FunctionSpec>,
     queue: async_channel::Sender<Invocation>,
+    inits: Arc<Inits>,
+}
+
+/// The init durations of a function's processes (Lambda's `Init Duration`): from exec of `bootstrap` to its
+/// first `/next`, i.e. everything `main` does before serving (configuration, SDK clients).
+#[derive(Default)]
+struct Inits {
+    durations: Mutex<Vec<Duration>>,
+    changed: Notify,
 }
 
 impl Function {
@@ -93,6 +102,7 @@ impl Function {
         std::fs::create_dir_all(log_dir)?;
         let log_path = log_dir.join(format!("{}.log", spec.name));
         let spec = Arc::new(spec);
+        let inits = Arc::new(Inits::default());
         let (tx, rx) = async_channel::unbounded();
         for slot in 0..slots.max(1) {
             let listener =
@@ -107,6 +117,8 @@ impl Function {
                 kill: Notify::new(),
                 generation: AtomicU64::new(0),
                 initialized: AtomicBool::new(false),
+                spawned_at: Mutex::new(None),
+                inits: Arc::clone(&inits),
             });
             let app = Router::new()
                 .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -130,7 +142,34 @@ impl Function {
             let (code_dir, env, log_path) = (code_dir.clone(), env.clone(), log_path.clone());
             tasks.spawn(supervise(slot, code_dir, env, api.to_string(), log_path));
         }
-        Ok(Self { spec, queue: tx })
+        Ok(Self {
+            spec,
+            queue: tx,
+            inits,
+        })
+    }
+
+    /// Waits until `count` processes of the function have finished their init, and returns every init
+    /// duration so far; `None` if that takes longer than `within`.
+    pub async fn inits(&self, count: usize, within: Duration) -> Option<Vec<Duration>> {
+        tokio::time::timeout(within, async {
+            loop {
+                let changed = self.inits.changed.notified();
+                {
+                    let durations = self
+                        .inits
+                        .durations
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    if durations.len() >= count {
+                        return durations.clone();
+                    }
+                }
+                changed.await;
+            }
+        })
+        .await
+        .ok()
     }
 
     pub fn name(&self) -> &str {
@@ -177,6 +216,9 @@ struct Slot {
     generation: AtomicU64,
     /// Whether the current process got past init (asked for its first invocation).
     initialized: AtomicBool,
+    /// When the current process was started.
+    spawned_at: Mutex<Option<Instant>>,
+    inits: Arc<Inits>,
 }
 
 impl Slot {
@@ -207,7 +249,19 @@ impl Slot {
 }
 
 async fn next(State(slot): State<Arc<Slot>>) -> Response {
-    slot.initialized.store(true, Ordering::SeqCst);
+    if !slot.initialized.swap(true, Ordering::SeqCst) {
+        let spawned = *slot.spawned_at.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(spawned) = spawned {
+            let init = spawned.elapsed();
+            info!(function = %slot.spec.name, slot = slot.number, init_ms = init.as_secs_f64() * 1e3, "function initialized");
+            slot.inits
+                .durations
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(init);
+            slot.inits.changed.notify_waiters();
+        }
+    }
     let generation = slot.generation.load(Ordering::SeqCst);
     let invocation = loop {
         let Ok(invocation) = slot.incoming.recv().await else {
@@ -335,6 +389,7 @@ async fn supervise(
     let mut restart_delay = Duration::from_millis(250);
     loop {
         let started = Instant::now();
+        *slot.spawned_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(started);
         let exit = match spawn(&slot.spec, &code_dir, &env, &api, &log_path) {
             Err(e) => format!("could not start: {e:#}"),
             Ok(mut child) => {

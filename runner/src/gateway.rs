@@ -229,7 +229,7 @@ async fn handle(
     }
     let event = event(
         &routes.api_id,
-        route,
+        &route.key,
         &method,
         &uri,
         &headers,
@@ -260,9 +260,9 @@ async fn handle(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn event(
+pub(crate) fn event(
     api_id: &str,
-    route: &Route,
+    route_key: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -306,7 +306,7 @@ fn event(
     let now = chrono::Utc::now();
     let mut event = json!({
         "version": "2.0",
-        "routeKey": route.key,
+        "routeKey": route_key,
         "rawPath": uri.path(),
         "rawQueryString": raw_query,
         "headers": joined,
@@ -323,7 +323,7 @@ fn event(
                 "userAgent": headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
             },
             "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": route.key,
+            "routeKey": route_key,
             "stage": "$default",
             "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
             "timeEpoch": now.timestamp_millis(),

@@ -9,6 +9,7 @@
 //! SHA-256, as Lambda reports it (`CodeSha256`).
 
 pub mod code;
+pub mod cold_start;
 pub mod discover;
 pub mod function;
 pub mod gateway;
@@ -188,4 +189,54 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
         api_addrs,
         _tasks: tasks,
     })
+}
+
+/// The cold-start benchmark ([`cold_start`]) of every applied function whose name starts with the prefix and
+/// whose zip is in the code dirs, beside `baseline`'s; returns the printed report.
+pub async fn cold_start(
+    options: Options,
+    baseline: &std::path::Path,
+    rounds: usize,
+) -> anyhow::Result<String> {
+    let aws = sdk_config(&options.endpoint, &options.region).await;
+    let code = code::CodeIndex::scan(&options.code_dirs)?;
+    let applied = discover::discover(&aws, &options.prefix).await?;
+    anyhow::ensure!(
+        !applied.functions.is_empty(),
+        "no function named {}* is applied at {}: bring the stack up first (scripts/up)",
+        options.prefix,
+        options.endpoint
+    );
+    let env = function::Environment::new(&options.endpoint, &options.region);
+    let logs = options.work_dir.join("logs");
+    let spec = cold_start::bare_spec("noop-lambda");
+    let dir = cold_start::stage_binary(baseline, &options.work_dir.join("code").join(&spec.name))?;
+    let (inits, first_invocations) =
+        cold_start::measure(&spec, &dir, &serde_json::json!({}), rounds, &env, &logs).await?;
+    let baseline = cold_start::Figures {
+        name: spec.name,
+        zip_bytes: None,
+        inits,
+        first_invocations,
+    };
+    let mut figures = Vec::new();
+    let mut specs = applied.functions.clone();
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
+    for spec in &specs {
+        let Some(zip) = code.find(&spec.code_sha256) else {
+            warn!(function = %spec.name, "no zip with this function's code in the code dirs; not measured");
+            continue;
+        };
+        let dir = code::unpack(zip, &options.work_dir.join("code").join(&spec.name))?;
+        let event = cold_start::first_event(&applied, spec);
+        let (inits, first_invocations) =
+            cold_start::measure(spec, &dir, &event, rounds, &env, &logs).await?;
+        figures.push(cold_start::Figures {
+            name: spec.name.clone(),
+            zip_bytes: std::fs::metadata(zip).ok().map(|m| m.len()),
+            inits,
+            first_invocations,
+        });
+    }
+    Ok(cold_start::report(&baseline, &figures, rounds))
 }

@@ -1,4 +1,5 @@
-//! `ecobid-runner`: `serve` plays the applied stack until interrupted; `token` prints a user's token.
+//! `ecobid-runner`: `serve` plays the applied stack until interrupted; `token` prints a user's token;
+//! `cold-start` measures each applied function's init and first invocation against a baseline Lambda.
 
 use std::path::PathBuf;
 
@@ -37,6 +38,22 @@ enum Command {
         /// Port of the (first) HTTP API; 0 picks a free one.
         #[arg(long, default_value_t = 0)]
         api_port: u16,
+    },
+    /// Start each applied function (whose name starts with PREFIX) fresh ROUNDS times behind a local Runtime
+    /// API and print its init (exec to first /next) and first-invocation times, beside BASELINE's.
+    ColdStart {
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// A directory of deployment zips (repeatable).
+        #[arg(long = "code-dir", required = true)]
+        code_dirs: Vec<PathBuf>,
+        #[arg(long, default_value = ".local/cold-start")]
+        work_dir: PathBuf,
+        /// The baseline Lambda binary (noop-lambda, release build).
+        #[arg(long)]
+        baseline: PathBuf,
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..=100))]
+        rounds: u16,
     },
     /// Create (or reuse) a user in the user pool and print a token for it.
     Token {
@@ -97,6 +114,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             // Dropping the runner kills the functions' processes.
             drop(runner);
+            Ok(())
+        }
+        Command::ColdStart {
+            prefix,
+            code_dirs,
+            work_dir,
+            baseline,
+            rounds,
+        } => {
+            let options = runner::Options {
+                endpoint: cli.endpoint,
+                region: cli.region,
+                prefix,
+                code_dirs,
+                work_dir,
+                api_port: 0,
+            };
+            print!(
+                "{}",
+                runner::cold_start(options, &baseline, rounds.into()).await?
+            );
             Ok(())
         }
         Command::Token {

@@ -1,8 +1,10 @@
 # The local stack (scripts/local/up): every service on the emulator (moto server). scripts/local/up passes
 # -var aws_endpoint_url=http://127.0.0.1:<port> so the port stays configurable.
-aws_region             = "eu-west-1"
-lambda_architecture    = "x86_64"
-log_level              = "DEBUG"
+aws_region          = "eu-west-1"
+lambda_architecture = "x86_64"
+log_level           = "DEBUG"
+# One line per AWS request: the end-to-end run is what scripts/cost-model counts.
+log_aws_requests       = true
 log_retention_days     = 1
 point_in_time_recovery = true
 deletion_protection    = false

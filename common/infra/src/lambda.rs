@@ -3,7 +3,7 @@
 //! ```ignore
 //! #[tokio::main]
 //! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     infra::lambda::init_tracing();
+//!     infra::lambda::init_telemetry();
 //!     let config = WorkerConfig::from_env()?;
 //!     let aws = infra::lambda::aws_config().await;
 //!     let deps = Deps::new(&aws, &config);
@@ -24,9 +24,11 @@ use crate::outbox::Outbox;
 use crate::runtime::{Body, Message, ProcessError, QueueOps, Runtime};
 use crate::sqs::SqsQueue;
 
-/// JSON logs when Lambda's log format is JSON (Terraform sets it), level from `AWS_LAMBDA_LOG_LEVEL`.
-pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
+/// JSON logs when Lambda's log format is JSON (Terraform sets it), level from `AWS_LAMBDA_LOG_LEVEL`; the EMF
+/// metrics recorder, flushed after each invocation; the AWS request lines when asked for
+/// ([`crate::telemetry`]).
+pub fn init_telemetry() {
+    crate::telemetry::init();
 }
 
 /// The SDK configuration every client of the function is built from, once per cold start.
@@ -97,6 +99,7 @@ where
         let handler = Arc::clone(&handler);
         async move {
             let response = runtime.process(event.payload, |m| handler(m)).await;
+            crate::metrics::flush();
             Ok::<_, lambda_runtime::Error>(response)
         }
     }))

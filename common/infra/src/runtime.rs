@@ -11,11 +11,13 @@
 //!   attributes go to the queue's DLQ with `error.kind`, `error.message` and `failed.at`, then the message is
 //!   acknowledged: no retry is burned. If that send fails, the message is reported failed instead, so nothing
 //!   is lost.
+//! - Every message is counted (processed, failed transiently or permanently, dead-lettered) and timed in the
+//!   EMF metrics of [`crate::metrics`].
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -29,6 +31,7 @@ use tracing::{error, info, warn, Instrument};
 
 use crate::aws_error::{classify, Retry};
 use crate::backoff::visibility_after;
+use crate::metrics::worker;
 use crate::outbox::EventSink;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -285,6 +288,7 @@ impl<Q: QueueOps> Runtime<Q> {
             span.record("correlation_id", c.as_str());
         }
 
+        let started = Instant::now();
         async {
             let mut ids = Ids {
                 event_id: None,
@@ -322,17 +326,24 @@ impl<Q: QueueOps> Runtime<Q> {
                         })
                 }
             };
-            match outcome {
+            let failed = match outcome {
                 Ok(()) => {
                     info!("message processed");
+                    metrics::counter!(worker::PROCESSED).increment(1);
                     None
                 }
                 Err(e) if e.is_retryable() => {
+                    metrics::counter!(worker::FAILED_TRANSIENT).increment(1);
                     self.retry_later(message, &message_id, receive_count, &e)
                         .await
                 }
-                Err(e) => self.give_up(message, &message_id, &ids, &e).await,
-            }
+                Err(e) => {
+                    metrics::counter!(worker::FAILED_PERMANENT).increment(1);
+                    self.give_up(message, &message_id, &ids, &e).await
+                }
+            };
+            metrics::histogram!(worker::DURATION).record(started.elapsed().as_secs_f64() * 1e3);
+            failed
         }
         .instrument(span)
         .await
@@ -381,6 +392,7 @@ impl<Q: QueueOps> Runtime<Q> {
             error!(error.message = %err, "could not send to the DLQ; the message stays in its queue");
             return Some(message_id.to_owned());
         }
+        metrics::counter!(worker::DEAD_LETTERED).increment(1);
         self.report(message_id, ids, e).await;
         None
     }

@@ -32,3 +32,13 @@ output "dlq_arn" {
   description = "ARN of the queue undeliverable events go to."
   value       = aws_sqs_queue.dlq.arn
 }
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue of the bus's targets."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "dlq_alarm_arn" {
+  description = "ARN of the alarm on the bus DLQ's depth."
+  value       = aws_cloudwatch_metric_alarm.dlq_depth.arn
+}

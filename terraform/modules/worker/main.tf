@@ -106,7 +106,10 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrency
 
   environment {
-    variables = var.environment
+    variables = merge(var.environment, {
+      METRICS_NAMESPACE = var.metrics_namespace
+      LOG_AWS_REQUESTS  = tostring(var.log_aws_requests)
+    })
   }
 
   logging_config {

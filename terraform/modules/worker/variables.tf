@@ -74,6 +74,23 @@ variable "environment" {
   }
 }
 
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's EMF metrics, given to it as METRICS_NAMESPACE."
+  type        = string
+  default     = "EcoBid"
+
+  validation {
+    condition     = length(var.metrics_namespace) > 0 && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be non-empty and must not start with AWS/ (reserved for AWS services)."
+  }
+}
+
+variable "log_aws_requests" {
+  description = "The function logs one JSON line per AWS request it makes (LOG_AWS_REQUESTS)."
+  type        = bool
+  default     = false
+}
+
 variable "log_level" {
   description = "Application log level (AWS_LAMBDA_LOG_LEVEL, honoured by the Rust runtime's tracing subscriber)."
   type        = string

@@ -100,7 +100,7 @@ async fn handle(deps: Deps, message: Message<Probe>) -> Result<(), ProcessError>
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    infra::lambda::init_tracing();
+    infra::lambda::init_telemetry();
     let config = WorkerConfig::from_env()?;
     let aws = infra::lambda::aws_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);

@@ -80,6 +80,7 @@ async fn the_rest_api_through_real_http_with_real_tokens() {
     );
     crate::workers::a_poisoned_photo_completes_after_the_fix_and_a_redrive(&api).await;
     crate::workers::every_dlq_is_empty(&api).await;
+    crate::observability::every_function_emitted_its_metrics_and_aws_requests(&api).await;
 }
 
 pub(crate) struct Answer {

@@ -6,6 +6,7 @@ mod backbone;
 mod helpers;
 mod infrastructure;
 mod local_runner;
+mod observability;
 mod ops;
 mod probe;
 mod workers;

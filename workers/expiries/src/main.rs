@@ -5,7 +5,7 @@ use infra::config::WorkerConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    infra::lambda::init_tracing();
+    infra::lambda::init_telemetry();
     let config = WorkerConfig::from_env()?;
     let aws = infra::lambda::aws_config().await;
     let deps = Deps {

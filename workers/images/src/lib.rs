@@ -158,10 +158,17 @@ async fn process(
         Ok(None) => return Ok(Step::Settled("the upload is gone")),
         Err(ProcessError::Rejected(reason)) => (PhotoOutcome::Rejected { reason }, None),
         Err(e) => return Err(e),
-        Ok(Some(object)) => (
-            outcome(deps, upload, object.bytes).await?,
-            object.correlation_id,
-        ),
+        Ok(Some(object)) => {
+            // From here on the message's log lines and AWS requests carry the upload's correlation id (the
+            // runtime's message span has the field; the S3 notification had none to give it).
+            if let Some(c) = &object.correlation_id {
+                tracing::Span::current().record("correlation_id", c.as_str());
+            }
+            (
+                outcome(deps, upload, object.bytes).await?,
+                object.correlation_id,
+            )
+        }
     };
     if let PhotoOutcome::Rejected { reason } = &outcome {
         warn!(key = %upload.key, reason = %reason, "photo rejected");

@@ -8,7 +8,7 @@ use infra::config::{required, WorkerConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    infra::lambda::init_tracing();
+    infra::lambda::init_telemetry();
     let config = WorkerConfig::from_env()?;
     let thumbnails = required("THUMBNAILS_BUCKET")?;
     let uploads_prefix = std::env::var("UPLOADS_PREFIX").unwrap_or_else(|_| "uploads/".into());

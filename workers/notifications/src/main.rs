@@ -10,7 +10,7 @@ use notifications::{handle, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    infra::lambda::init_tracing();
+    infra::lambda::init_telemetry();
     let config = WorkerConfig::from_env()?;
     let (push, email) = (required("PUSH_TOPIC_ARN")?, required("EMAIL_TOPIC_ARN")?);
     let aws = infra::lambda::aws_config().await;

@@ -13,6 +13,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use domain::event::Envelope;
+use infra::metrics::worker;
 use infra::outbox::{ENVELOPE_ATTRIBUTE, EVENT_PREFIX};
 use infra::runtime::ProcessError;
 use tracing::{error, info, warn};
@@ -170,6 +171,9 @@ async fn publish<B: Bus>(
         {
             info!(event_id = %p.envelope.id, correlation_id = %p.envelope.correlation_id, event_type = %p.envelope.event_type(), sequence = %p.sequence, "event published");
         }
+        // The worker metrics, per event: published, or refused (retried, and the stream batch after that).
+        metrics::counter!(worker::PROCESSED).increment((todo.len() - failed.len()) as u64);
+        metrics::counter!(worker::FAILED_TRANSIENT).increment(failed.len() as u64);
         let Some((first, _)) = failed.first() else {
             return Ok(());
         };

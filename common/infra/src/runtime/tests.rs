@@ -450,3 +450,83 @@ fn a_dead_letter_s_message_names_the_cause_not_just_the_kind() {
         "rejected: no"
     );
 }
+
+/// Processes `event` with a recorder of its own (the test's runtime is single-threaded): counter name ->
+/// total, and how many durations were recorded.
+async fn recorded(runtime: &Runtime<FakeQueue>, event: SqsEvent) -> (HashMap<String, u64>, usize) {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    runtime.process(event, act).await;
+    let mut counters = HashMap::new();
+    let mut durations = 0;
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        match value {
+            DebugValue::Counter(n) => {
+                *counters.entry(key.key().name().to_owned()).or_insert(0) += n;
+            }
+            DebugValue::Histogram(values)
+                if key.key().name() == crate::metrics::worker::DURATION =>
+            {
+                durations += values.len();
+            }
+            other => panic!("unexpected metric {key:?}: {other:?}"),
+        }
+    }
+    (counters, durations)
+}
+
+#[tokio::test]
+async fn every_message_is_counted_by_outcome_and_timed() {
+    use crate::metrics::worker;
+    // GIVEN a batch with two messages of each outcome
+    let runtime = Runtime::new(FakeQueue::default(), policy());
+    let event = batch(vec![
+        message("m1", &envelope_body("ok"), 1),
+        message("m2", &envelope_body("ok"), 1),
+        message("m3", &envelope_body("transient"), 1),
+        message("m4", &envelope_body("panic"), 1),
+        message("m5", &envelope_body("reject"), 1),
+        message("m6", "garbage{", 1),
+    ]);
+    // WHEN processed
+    let (counters, durations) = recorded(&runtime, event).await;
+    // THEN each outcome is counted once per message, and each message is timed
+    assert_eq!(counters.get(worker::PROCESSED), Some(&2), "{counters:?}");
+    assert_eq!(
+        counters.get(worker::FAILED_TRANSIENT),
+        Some(&2),
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.get(worker::FAILED_PERMANENT),
+        Some(&2),
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.get(worker::DEAD_LETTERED),
+        Some(&2),
+        "{counters:?}"
+    );
+    assert_eq!(durations, 6);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_kept_for_want_of_a_dlq_is_not_counted_as_dead_lettered() {
+    use crate::metrics::worker;
+    let runtime = Runtime::new(
+        FakeQueue {
+            dead_letters_fail: true,
+            ..FakeQueue::default()
+        },
+        policy(),
+    );
+    let (counters, _) = recorded(&runtime, batch(vec![message("m1", "garbage{", 1)])).await;
+    assert_eq!(
+        counters.get(worker::FAILED_PERMANENT),
+        Some(&1),
+        "{counters:?}"
+    );
+    assert_eq!(counters.get(worker::DEAD_LETTERED), None, "{counters:?}");
+}
