@@ -186,11 +186,13 @@ fn dev_plan_shows_every_resource() {
     let _ = std::fs::remove_file(&file);
 
     let expected: &[(&str, usize)] = &[
-        // queue: four event queues + their DLQs + the bus's DLQ, redrive-allow policies, DLQ alarms
+        // queue: four event queues + their DLQs + the bus's DLQ, redrive-allow policies
         ("aws_sqs_queue", 9),
         ("aws_sqs_queue_redrive_allow_policy", 4),
         ("aws_sqs_queue_policy", 5),
-        ("aws_cloudwatch_metric_alarm", 5),
+        // alarms: five DLQ depths; observability: five worker error rates, the API's 5xx rate, table throttles
+        ("aws_cloudwatch_metric_alarm", 12),
+        ("aws_cloudwatch_dashboard", 1),
         // worker: four workers + stream publisher + API, each with role, policy, log group
         ("aws_lambda_function", 6),
         ("aws_iam_role_policy", 7),
