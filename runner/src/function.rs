@@ -154,7 +154,10 @@ impl Function {
     pub async fn inits(&self, count: usize, within: Duration) -> Option<Vec<Duration>> {
         tokio::time::timeout(within, async {
             loop {
+                // Registered before the check, so a process finishing its init in between still wakes us.
                 let changed = self.inits.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
                 {
                     let durations = self
                         .inits

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import math
 import pathlib
 import re
 import sys
@@ -167,12 +166,11 @@ class Run:
         self.log_bytes = collections.Counter()  # function -> bytes logged at INFO and above, and EMF
         self.metrics = set()  # (function, metric name): custom metrics
         self.functions = set()
-        self.api_function = None
         logs = sorted(log_dir.glob("*.log"))
         if not logs:
             raise SystemExit(f"error: no function logs (*.log) in {log_dir}")
         prefix = self._prefix([p.stem for p in logs])
-        self.api_function = "api"
+        self.api_function = "api"  # the API Lambda, `<prefix>api`
         for path in logs:
             function = path.stem[len(prefix) :]
             self.functions.add(function)
@@ -322,7 +320,8 @@ def monthly_cost(run: Run, chains: dict, users: int) -> tuple[dict, dict]:
                 cost["SQS"] += c * PRICE["sqs_request"]
             elif service == "SNS":
                 if op in ("Publish", "PublishBatch"):
-                    # A publish to the email topic is also an email delivery, to the push topic a push.
+                    # Each call counted as one message, delivered as a push or an email (half each: the line does
+                    # not name the topic). A PublishBatch of several entries is billed per entry: understated.
                     cost["SNS"] += c * (PRICE["sns_publish"] + (PRICE["sns_mobile_push"] + PRICE["sns_email"]) / 2)
                 else:
                     cost["SNS"] += c * PRICE["sns_publish"]
@@ -333,10 +332,7 @@ def monthly_cost(run: Run, chains: dict, users: int) -> tuple[dict, dict]:
             elif service == "Scheduler":
                 if op == "CreateSchedule":
                     cost["EventBridge Scheduler"] += c * PRICE["scheduler_invocation"]
-            elif service == "EventBridge":
-                pass  # priced per event published, below
-            else:
-                cost[service] += 0
+            # EventBridge is priced per event published (below), not per PutEvents call; STS and the like are free.
         events = n * chain["events"]
         volume["events"] += events
         cost["EventBridge"] += events * PRICE["eventbridge_event"]
