@@ -83,15 +83,17 @@ pub fn first_event(applied: &Applied, spec: &FunctionSpec) -> Value {
     json!({ "Records": [] })
 }
 
-/// Starts the function unpacked in `code_dir` `rounds` times, one process at a time.
+/// Starts the function unpacked in `code_dir` `rounds` times, one process at a time; its figures, with the
+/// size of the zip it came from (`None` for a bare binary).
 pub async fn measure(
     spec: &FunctionSpec,
     code_dir: &Path,
+    zip_bytes: Option<u64>,
     event: &Value,
     rounds: usize,
     env: &Environment,
     log_dir: &Path,
-) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+) -> anyhow::Result<Figures> {
     let (mut inits, mut firsts) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let mut tasks = JoinSet::new();
@@ -125,7 +127,12 @@ pub async fn measure(
         // Aborting the tasks drops the child process, which kills it (kill_on_drop).
         tasks.shutdown().await;
     }
-    Ok((inits, firsts))
+    Ok(Figures {
+        name: spec.name.clone(),
+        zip_bytes,
+        inits,
+        first_invocations: firsts,
+    })
 }
 
 /// A spec for a bare binary (the baseline): no environment of its own.

@@ -211,14 +211,16 @@ pub async fn cold_start(
     let logs = options.work_dir.join("logs");
     let spec = cold_start::bare_spec("noop-lambda");
     let dir = cold_start::stage_binary(baseline, &options.work_dir.join("code").join(&spec.name))?;
-    let (inits, first_invocations) =
-        cold_start::measure(&spec, &dir, &serde_json::json!({}), rounds, &env, &logs).await?;
-    let baseline = cold_start::Figures {
-        name: spec.name,
-        zip_bytes: None,
-        inits,
-        first_invocations,
-    };
+    let baseline = cold_start::measure(
+        &spec,
+        &dir,
+        None,
+        &serde_json::json!({}),
+        rounds,
+        &env,
+        &logs,
+    )
+    .await?;
     let mut figures = Vec::new();
     let mut specs = applied.functions.clone();
     specs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -229,14 +231,9 @@ pub async fn cold_start(
         };
         let dir = code::unpack(zip, &options.work_dir.join("code").join(&spec.name))?;
         let event = cold_start::first_event(&applied, spec);
-        let (inits, first_invocations) =
-            cold_start::measure(spec, &dir, &event, rounds, &env, &logs).await?;
-        figures.push(cold_start::Figures {
-            name: spec.name.clone(),
-            zip_bytes: std::fs::metadata(zip).ok().map(|m| m.len()),
-            inits,
-            first_invocations,
-        });
+        let zip_bytes = std::fs::metadata(zip).ok().map(|m| m.len());
+        figures
+            .push(cold_start::measure(spec, &dir, zip_bytes, &event, rounds, &env, &logs).await?);
     }
     Ok(cold_start::report(&baseline, &figures, rounds))
 }

@@ -165,7 +165,6 @@ class Run:
         self.durations = collections.defaultdict(list)  # function -> ms per unit
         self.log_bytes = collections.Counter()  # function -> bytes logged at INFO and above, and EMF
         self.metrics = set()  # (function, metric name): custom metrics
-        self.functions = set()
         logs = sorted(log_dir.glob("*.log"))
         if not logs:
             raise SystemExit(f"error: no function logs (*.log) in {log_dir}")
@@ -173,7 +172,6 @@ class Run:
         self.api_function = "api"  # the API Lambda, `<prefix>api`
         for path in logs:
             function = path.stem[len(prefix) :]
-            self.functions.add(function)
             for raw in path.read_text(errors="replace").splitlines():
                 if not raw.startswith("{"):
                     continue

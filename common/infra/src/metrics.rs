@@ -111,19 +111,14 @@ fn describe() {
 
 /// Writes what was recorded since the last flush to stdout, as EMF documents (nothing without [`init`]).
 pub fn flush() {
-    if let Some(collector) = COLLECTOR.get() {
-        flush_to(collector, std::io::stdout().lock());
-    }
+    flush_into(std::io::stdout().lock());
 }
 
 /// Writes what was recorded since the last flush to `writer` (nothing without [`init`]).
 pub fn flush_into(writer: impl std::io::Write) {
-    if let Some(collector) = COLLECTOR.get() {
-        flush_to(collector, writer);
-    }
-}
-
-fn flush_to(collector: &Collector, writer: impl std::io::Write) {
+    let Some(collector) = COLLECTOR.get() else {
+        return;
+    };
     if let Err(e) = collector.flush(writer) {
         // Metrics are worth less than the invocation: say so, never fail it.
         tracing::warn!(error.message = %e, "could not write the EMF metrics");
