@@ -78,9 +78,20 @@ pub struct ListArgs {
     /// Print JSON (one array) instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Letters read per DLQ for ages and error kinds.
+    /// Letters read per DLQ for ages and error kinds (beyond it, the figures are a sample, and say so).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub scan: usize,
+    #[command(flatten)]
+    pub hold: HoldArg,
+}
+
+#[derive(Debug, Args)]
+pub struct HoldArg {
+    /// How long each letter read is hidden from other consumers at a time: renewed while the read runs, so
+    /// counts stay exact however long it takes; released at the end (if the command dies, letters reappear
+    /// after this).
+    #[arg(long = "hold", default_value = "60s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub hold: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +112,8 @@ pub struct PeekArgs {
     /// Print JSON lines (one letter each) instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub hold: HoldArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,13 +13,13 @@ use crate::audit::{Audit, Record};
 use crate::cli::{
     Cli, Command, DlqCommand, EventsCommand, ListArgs, Mode, PeekArgs, PurgeArgs, RedriveArgs,
 };
-use crate::dlq::{move_letters, peek, Move, Pace, Progress, Route};
+use crate::dlq::{move_letters, peek, Move, Pace, Progress, Route, Scan};
 use crate::letter::{Filter, Letter, Summary};
 use crate::replay::Replay;
 use crate::sqs::{depth, Dlq, Native, Sqs, Workspace};
 
-/// How long `peek` and `list` hide the letters they read (released at once when done).
-const PEEK_HOLD: Duration = Duration::from_secs(60);
+/// How long a redrive's dry run holds each letter it reads at a time (renewed while it reads; released when done).
+const DRY_RUN_HOLD: Duration = Duration::from_secs(60);
 
 /// The SDK clients and who is acting.
 pub struct Clients {
@@ -132,19 +132,19 @@ async fn list(sqs: &Sqs, ws: &Workspace, args: &ListArgs) -> Result<ExitCode> {
     let now = Utc::now();
     let mut rows = vec![];
     for dlq in ws.dlqs() {
-        let letters = if depth(&dlq.queue) > 0 {
-            peek(sqs, &dlq.queue.url, args.scan, PEEK_HOLD)
+        let scan = if depth(&dlq.queue) > 0 {
+            peek(sqs, &dlq.queue.url, args.scan, args.hold.hold)
                 .await
                 .map_err(|e| anyhow!(e))?
         } else {
-            vec![]
+            Scan::empty()
         };
-        rows.push((dlq, Summary::of(&letters)));
+        rows.push((dlq, Summary::of(&scan.letters), scan.complete));
     }
     if args.json {
         let json: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(d, s)| {
+            .map(|(d, s, complete)| {
                 serde_json::json!({
                     "dlq": d.queue.name,
                     "url": d.queue.url,
@@ -154,6 +154,8 @@ async fn list(sqs: &Sqs, ws: &Workspace, args: &ListArgs) -> Result<ExitCode> {
                     "oldestAgeSeconds": s.oldest_failed_at.map(|t| (now - t).num_seconds().max(0)),
                     "errorKinds": s.error_kinds.iter().map(|(k, n)| serde_json::json!({"kind": k, "count": n})).collect::<Vec<_>>(),
                     "scanned": s.scanned,
+                    // The counts are of every letter read; a sample when the read could not go through them all.
+                    "sample": !complete,
                 })
             })
             .collect();
@@ -161,10 +163,10 @@ async fn list(sqs: &Sqs, ws: &Workspace, args: &ListArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<26} {:<34} {:>6} {:>12}  TOP ERROR KINDS",
-        "DLQ", "FED BY", "DEPTH", "OLDEST"
+        "{:<26} {:<34} {:>6} {:>14} {:>12}  TOP ERROR KINDS",
+        "DLQ", "FED BY", "DEPTH", "READ", "OLDEST"
     );
-    for (d, s) in &rows {
+    for (d, s, complete) in &rows {
         let fed_by = if d.sources.is_empty() {
             "EventBridge targets".to_owned()
         } else {
@@ -184,11 +186,17 @@ async fn list(sqs: &Sqs, ws: &Workspace, args: &ListArgs) -> Result<ExitCode> {
             .take(3)
             .map(|(k, n)| format!("{k} ({n})"))
             .collect();
+        let read = if *complete {
+            s.scanned.to_string()
+        } else {
+            format!("{} (sample)", s.scanned)
+        };
         println!(
-            "{:<26} {:<34} {:>6} {:>12}  {}",
+            "{:<26} {:<34} {:>6} {:>14} {:>12}  {}",
             short(ws, &d.queue.name),
             fed_by,
             depth(&d.queue),
+            read,
             oldest,
             if kinds.is_empty() {
                 "-".into()
@@ -198,6 +206,23 @@ async fn list(sqs: &Sqs, ws: &Workspace, args: &ListArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the operator must know when a read is not the whole DLQ.
+fn sample_note(scan: &Scan, dlq: &Dlq) -> String {
+    if scan.complete {
+        return String::new();
+    }
+    format!(
+        "; a SAMPLE: {} of about {} letters were read (the read stopped at its --limit / --scan{})",
+        scan.letters.len(),
+        depth(&dlq.queue),
+        if scan.lapsed > 0 {
+            ", or at a hold that could not be kept"
+        } else {
+            ""
+        }
+    )
 }
 
 fn print_letter(letter: &Letter, json: bool) -> Result<()> {
@@ -228,19 +253,24 @@ async fn peek_command(sqs: &Sqs, ws: &Workspace, args: &PeekArgs) -> Result<Exit
     let dlq = ws.dlq(&args.selection.queue)?;
     let filter = Filter(args.selection.filters.clone());
     let now = Utc::now();
-    let letters = peek(sqs, &dlq.queue.url, args.limit, PEEK_HOLD)
+    let scan = peek(sqs, &dlq.queue.url, args.limit, args.hold.hold)
         .await
         .map_err(|e| anyhow!(e))?;
-    let matching: Vec<&Letter> = letters.iter().filter(|l| filter.matches(l, now)).collect();
+    let matching: Vec<&Letter> = scan
+        .letters
+        .iter()
+        .filter(|l| filter.matches(l, now))
+        .collect();
     for l in &matching {
         print_letter(l, args.json)?;
     }
     eprintln!(
-        "{} of {} letters read from {} match the filter {} (none was consumed)",
+        "{} of {} letters read from {} match the filter {} (none was consumed){}",
         matching.len(),
-        letters.len(),
+        scan.letters.len(),
         dlq.queue.name,
-        filter
+        filter,
+        sample_note(&scan, &dlq)
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -418,13 +448,21 @@ async fn redrive(
         )
     })?;
     println!(
-        "moved {} letters from {} to {} (filter {}); {} left in the DLQ; audit: {}",
+        "moved {} letters from {} to {} (filter {}); {} left in the DLQ; audit: {}{}",
         progress.moved,
         dlq.queue.name,
         target_name,
         filter,
         progress.kept + progress.failed.len(),
-        audit_path.display()
+        audit_path.display(),
+        if progress.complete || args.limit.is_some() {
+            String::new()
+        } else {
+            format!(
+                "; the move stopped before reading every letter ({} read): run it again",
+                progress.scanned
+            )
+        }
     );
     if progress.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -448,11 +486,11 @@ async fn dry_run(
     native_possible: bool,
 ) -> Result<ExitCode> {
     let now = Utc::now();
-    let letters = peek(sqs, &dlq.queue.url, usize::MAX, PEEK_HOLD)
+    let scan = peek(sqs, &dlq.queue.url, usize::MAX, DRY_RUN_HOLD)
         .await
         .map_err(|e| anyhow!(e))?;
     let mut would = 0;
-    for l in letters.iter().filter(|l| filter.matches(l, now)) {
+    for l in scan.letters.iter().filter(|l| filter.matches(l, now)) {
         if args.limit.is_some_and(|n| would >= n) {
             break;
         }
@@ -478,10 +516,11 @@ async fn dry_run(
         "message by message"
     };
     println!(
-        "dry run: {would} of {} letters in {} match the filter {} and would move to {target_name} ({how}); nothing moved: add --yes to move them",
-        letters.len(),
+        "dry run: {would} of {} letters in {} match the filter {} and would move to {target_name} ({how}); nothing moved: add --yes to move them{}",
+        scan.letters.len(),
         dlq.queue.name,
-        filter
+        filter,
+        sample_note(&scan, dlq)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -7,9 +7,11 @@
 //! its hold ends); after the send and before the delete, it is in both queues (a duplicate the idempotent
 //! consumers absorb). There is no point at which it is in neither.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
 
@@ -38,11 +40,13 @@ pub trait Queues: Sync {
         url: &str,
         hold: Duration,
     ) -> impl Future<Output = Result<Vec<Received>, Error>> + Send;
-    /// Makes the messages visible again at once.
-    fn release(
+    /// Hides the messages for `timeout` from now (0: visible again at once), up to [`BATCH`] at a time. A
+    /// handle whose hold already ran out is skipped: its message comes back by itself.
+    fn change_visibility(
         &self,
         url: &str,
         handles: &[String],
+        timeout: Duration,
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// Sends a batch; for each entry id, the new message id or why it was refused.
     fn send(
@@ -58,45 +62,177 @@ pub trait Queues: Sync {
     ) -> impl Future<Output = Result<Vec<(String, String)>, Error>> + Send;
 }
 
-/// Reads up to `limit` letters of the queue without consuming them: each is received (hidden for `hold`),
-/// decoded, and all are made visible again before returning. Messages seen twice (a hold ran out) count once.
+/// SQS's longest visibility timeout: no hold is longer.
+pub const MAX_HOLD: Duration = Duration::from_secs(43_200);
+
+/// The letters a command holds while it reads a queue: received (so hidden from other consumers), each hold
+/// renewed before it runs out, so a read sees every letter once however long it takes. Should a hold run out
+/// anyway (renewing fell behind), the letter seen again counts once and the hold doubles from then on, so the
+/// read still converges; a hold that runs out at [`MAX_HOLD`] ends the read, reported as incomplete.
+pub struct Held {
+    url: String,
+    hold: Duration,
+    /// Message id → its latest receipt handle and when its hold ends.
+    letters: HashMap<String, (String, Instant)>,
+    /// Holds that ran out before the read was done (letters received a second time).
+    pub lapsed: usize,
+}
+
+/// What one receive brought.
+pub struct Round {
+    /// Letters not seen before.
+    pub new: Vec<Received>,
+    /// Messages received in all (new or seen again): 0 means nothing is visible.
+    pub received: usize,
+    /// A hold ran out even at the longest hold SQS allows: the read cannot be made whole.
+    pub hopeless: bool,
+}
+
+impl Held {
+    pub fn new(url: &str, hold: Duration) -> Self {
+        Self {
+            url: url.to_owned(),
+            hold: hold.clamp(Duration::from_secs(1), MAX_HOLD),
+            letters: HashMap::new(),
+            lapsed: 0,
+        }
+    }
+
+    /// The hold given now (it grows when holds run out).
+    pub fn hold(&self) -> Duration {
+        self.hold
+    }
+
+    /// Renews the holds that end within half a hold, then receives the next letters.
+    pub async fn receive<Q: Queues>(&mut self, queues: &Q) -> Result<Round, Error> {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .letters
+            .iter()
+            .filter(|(_, (_, until))| until.saturating_duration_since(now) < self.hold / 2)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for chunk in due.chunks(BATCH) {
+            let handles: Vec<String> = chunk.iter().map(|id| self.letters[id].0.clone()).collect();
+            let renewed_at = Instant::now();
+            queues
+                .change_visibility(&self.url, &handles, self.hold)
+                .await?;
+            for id in chunk {
+                if let Some(letter) = self.letters.get_mut(id) {
+                    letter.1 = renewed_at + self.hold;
+                }
+            }
+        }
+        let received_at = Instant::now();
+        let got = queues.receive(&self.url, self.hold).await?;
+        let mut round = Round {
+            new: vec![],
+            received: got.len(),
+            hopeless: false,
+        };
+        let mut again = 0;
+        for m in got {
+            let held = (m.receipt_handle.clone(), received_at + self.hold);
+            if self.letters.insert(m.message_id.clone(), held).is_none() {
+                round.new.push(m);
+            } else {
+                again += 1;
+            }
+        }
+        if again > 0 {
+            self.lapsed += again;
+            round.hopeless = self.hold >= MAX_HOLD;
+            self.hold = (self.hold * 2).min(MAX_HOLD);
+        }
+        Ok(round)
+    }
+
+    /// The receipt handle a letter is held by now.
+    pub fn handle(&self, message_id: &str) -> Option<&str> {
+        self.letters.get(message_id).map(|(h, _)| h.as_str())
+    }
+
+    /// Letters no longer held (deleted).
+    pub fn forget<'a>(&mut self, message_ids: impl IntoIterator<Item = &'a String>) {
+        for id in message_ids {
+            self.letters.remove(id);
+        }
+    }
+
+    /// Makes every held letter visible again.
+    pub async fn release<Q: Queues>(self, queues: &Q) -> Result<(), Error> {
+        let handles: Vec<String> = self.letters.into_values().map(|(h, _)| h).collect();
+        for chunk in handles.chunks(BATCH) {
+            queues
+                .change_visibility(&self.url, chunk, Duration::ZERO)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Receives that come back empty, one after the other, before a read counts the queue as read through
+/// (long polling asks every SQS server, so one would do; the second costs a second and guards the emulator).
+const EMPTY_ROUNDS: usize = 2;
+
+/// What a read of a queue found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub letters: Vec<Letter>,
+    /// Whether every visible letter was read (not stopped by the limit, nor by a hold that could not be kept).
+    pub complete: bool,
+    /// Holds that ran out during the read (the letters were counted once all the same).
+    pub lapsed: usize,
+}
+
+impl Scan {
+    /// The read of a queue with nothing in it.
+    pub fn empty() -> Self {
+        Self {
+            letters: vec![],
+            complete: true,
+            lapsed: 0,
+        }
+    }
+}
+
+/// Reads up to `limit` letters of the queue without consuming them: each is held while the read runs (see
+/// [`Held`]), decoded, and all are made visible again before returning.
 pub async fn peek<Q: Queues>(
     queues: &Q,
     url: &str,
     limit: usize,
     hold: Duration,
-) -> Result<Vec<Letter>, Error> {
-    let mut held: Vec<Received> = Vec::new();
-    let mut seen = HashSet::new();
-    let result = async {
+) -> Result<Scan, Error> {
+    let mut held = Held::new(url, hold);
+    let mut letters: Vec<Received> = Vec::new();
+    let result: Result<bool, Error> = async {
         let mut empty = 0;
-        while seen.len() < limit && empty < 2 {
-            let got = queues.receive(url, hold).await?;
-            // Rounds that bring nothing new (an empty queue, or only letters whose hold ran out) end the read.
-            empty += 1;
-            for m in got {
-                if seen.insert(m.message_id.clone()) {
-                    empty = 0;
-                    held.push(m);
-                } else if let Some(h) = held.iter_mut().find(|h| h.message_id == m.message_id) {
-                    *h = m; // the newer receipt handle is the one that releases it
-                }
+        loop {
+            if letters.len() >= limit {
+                return Ok(false);
+            }
+            let round = held.receive(queues).await?;
+            if round.hopeless {
+                return Ok(false);
+            }
+            letters.extend(round.new);
+            empty = if round.received == 0 { empty + 1 } else { 0 };
+            if empty >= EMPTY_ROUNDS {
+                return Ok(true);
             }
         }
-        Ok::<_, Error>(())
     }
     .await;
-    let handles: Vec<String> = held.iter().map(|m| m.receipt_handle.clone()).collect();
-    release_all(queues, url, &handles).await?;
-    result?;
-    Ok(held.iter().take(limit).map(Letter::decode).collect())
-}
-
-async fn release_all<Q: Queues>(queues: &Q, url: &str, handles: &[String]) -> Result<(), Error> {
-    for chunk in handles.chunks(BATCH) {
-        queues.release(url, chunk).await?;
-    }
-    Ok(())
+    let lapsed = held.lapsed;
+    held.release(queues).await?;
+    let complete: bool = result?;
+    Ok(Scan {
+        complete: complete && letters.len() <= limit,
+        letters: letters.iter().take(limit).map(Letter::decode).collect(),
+        lapsed,
+    })
 }
 
 /// Where a letter goes: a fixed queue, or (the event bus's DLQ) the target named in the letter.
@@ -131,6 +267,11 @@ pub struct Progress {
     pub kept: usize,
     /// Matching but refused by the target or not deletable (left in the DLQ, or in both queues).
     pub failed: Vec<(String, String)>,
+    /// Whether the move went through every letter of the DLQ (not stopped by its limit or a hold it could
+    /// not keep).
+    pub complete: bool,
+    /// Holds that ran out during the move (those letters were looked at once all the same).
+    pub lapsed: usize,
 }
 
 /// Paces the sends (the `--rate`).
@@ -138,7 +279,8 @@ pub trait Pace: Sync {
     fn wait(&self, n: usize) -> impl Future<Output = ()> + Send;
 }
 
-/// Moves the matching letters, batch by batch, in the safe order; calls `report` after each batch.
+/// Moves the matching letters, batch by batch, in the safe order; calls `report` after each batch. Letters it
+/// leaves in the DLQ stay held (see [`Held`]) until the end, so each receive brings new ones.
 pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
     queues: &Q,
     pace: &P,
@@ -146,24 +288,22 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
     mut report: impl FnMut(&Progress),
 ) -> Result<Progress, Error> {
     let mut progress = Progress::default();
-    let mut seen: HashSet<String> = HashSet::new();
-    // Letters left in the DLQ stay hidden until the end, so each receive brings new ones.
-    let mut kept_handles: HashMap<String, String> = HashMap::new();
+    let mut held = Held::new(job.dlq_url, job.hold);
     let outcome = async {
         let mut empty = 0;
-        while empty < 2 && job.limit.is_none_or(|l| progress.moved < l) {
-            let got = queues.receive(job.dlq_url, job.hold).await?;
-            // Rounds that bring nothing new (an empty queue, or only letters whose hold ran out) end the move.
-            empty += 1;
+        while job.limit.is_none_or(|l| progress.moved < l) {
+            let round = held.receive(queues).await?;
+            if round.hopeless {
+                return Ok(());
+            }
+            empty = if round.received == 0 { empty + 1 } else { 0 };
+            if empty >= EMPTY_ROUNDS {
+                progress.complete = true;
+                return Ok(());
+            }
             let now = (job.now)();
             let mut to_move: Vec<(Received, Letter, String)> = vec![];
-            for m in got {
-                if !seen.insert(m.message_id.clone()) {
-                    // Seen before (its hold ran out): it stays; keep the newer handle to release it.
-                    kept_handles.insert(m.message_id.clone(), m.receipt_handle.clone());
-                    continue;
-                }
-                empty = 0;
+            for m in round.new {
                 progress.scanned += 1;
                 let letter = Letter::decode(&m);
                 let room = job
@@ -171,15 +311,11 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
                     .map_or(usize::MAX, |l| l - progress.moved - to_move.len());
                 if !job.filter.matches(&letter, now) || room == 0 {
                     progress.kept += 1;
-                    kept_handles.insert(m.message_id.clone(), m.receipt_handle.clone());
                     continue;
                 }
                 match job.route.target(&letter) {
                     Ok(target) => to_move.push((m, letter, target)),
-                    Err(why) => {
-                        progress.failed.push((m.message_id.clone(), why));
-                        kept_handles.insert(m.message_id.clone(), m.receipt_handle.clone());
-                    }
+                    Err(why) => progress.failed.push((m.message_id.clone(), why)),
                 }
             }
             // One send per target queue (the event bus's DLQ feeds several).
@@ -198,7 +334,7 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
                     })
                     .collect();
                 let sent = queues.send(&target, &batch).await?;
-                let mut delete = vec![];
+                let mut delete: Vec<(String, String)> = vec![];
                 for (m, letter) in &letters {
                     match sent.get(&m.message_id) {
                         Some(Ok(new_id)) => {
@@ -209,7 +345,9 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
                                 new_id,
                                 (job.now)(),
                             ))?;
-                            delete.push(m.receipt_handle.clone());
+                            // The handle it is held by now (a renewal may have come after the receive).
+                            let handle = held.handle(&m.message_id).unwrap_or(&m.receipt_handle);
+                            delete.push((m.message_id.clone(), handle.to_owned()));
                         }
                         other => {
                             let why = match other {
@@ -219,13 +357,19 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
                             progress
                                 .failed
                                 .push((m.message_id.clone(), format!("not sent: {why}")));
-                            kept_handles.insert(m.message_id.clone(), m.receipt_handle.clone());
                         }
                     }
                 }
                 job.audit.sync()?;
-                let not_deleted = queues.delete(job.dlq_url, &delete).await?;
+                let handles: Vec<String> = delete.iter().map(|(_, h)| h.clone()).collect();
+                let not_deleted = queues.delete(job.dlq_url, &handles).await?;
                 progress.moved += delete.len() - not_deleted.len();
+                held.forget(
+                    delete
+                        .iter()
+                        .filter(|(_, h)| !not_deleted.iter().any(|(n, _)| n == h))
+                        .map(|(id, _)| id),
+                );
                 for (handle, why) in not_deleted {
                     progress.failed.push((
                         handle,
@@ -238,8 +382,8 @@ pub async fn move_letters<Q: Queues, R: Route, P: Pace>(
         Ok::<_, Error>(())
     }
     .await;
-    let handles: Vec<String> = kept_handles.into_values().collect();
-    release_all(queues, job.dlq_url, &handles).await?;
+    progress.lapsed = held.lapsed;
+    held.release(queues).await?;
     outcome?;
     Ok(progress)
 }

@@ -276,10 +276,18 @@ impl Queues for Sqs {
             .collect())
     }
 
-    async fn release(&self, url: &str, handles: &[String]) -> Result<(), Error> {
+    async fn change_visibility(
+        &self,
+        url: &str,
+        handles: &[String],
+        timeout: Duration,
+    ) -> Result<(), Error> {
         if handles.is_empty() {
             return Ok(());
         }
+        let seconds = i32::try_from(timeout.as_secs())
+            .unwrap_or(43_200)
+            .clamp(0, 43_200);
         let entries = handles
             .iter()
             .enumerate()
@@ -287,11 +295,12 @@ impl Queues for Sqs {
                 ChangeMessageVisibilityBatchRequestEntry::builder()
                     .id(i.to_string())
                     .receipt_handle(h)
-                    .visibility_timeout(0)
+                    .visibility_timeout(seconds)
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // A handle that cannot be released (its hold already ran out) is visible anyway.
+        // An entry refused because its hold already ran out (the message is visible again) needs nothing: the
+        // reader sees that message again and counts it once.
         self.client
             .change_message_visibility_batch()
             .queue_url(url)

@@ -2,8 +2,7 @@
 starts.
 
 Each patch fixes one measured gap between moto 5.2.5 and AWS that stops `terraform apply` of this project
-from converging (1-4) or the event flow from working as in AWS (5-8); see ../../../shared/LOCAL_STACK.md and
-scripts/local/README.md. They change no other behaviour, and `test_moto_patches.py` checks each against a real moto server over HTTP with boto3.
+from converging (1-4) or the event flow from working as in AWS (5-10); see scripts/local/README.md. They change no other behaviour, and `test_moto_patches.py` checks each against a real moto server over HTTP with boto3.
 
 1. SetQueueAttributes without `Policy` wipes the queue policy. SQS leaves attributes that a call does not
    name untouched, so `aws_sqs_queue_policy` disappeared on the next queue update. Patched: `Policy` is only

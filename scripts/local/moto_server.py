@@ -1,7 +1,8 @@
-"""Start moto server for the local stack: patched (moto_patches.py), Lambda without docker, on 127.0.0.1.
+"""Start moto server for the local stack: patched (moto_patches.py), with fault injection (faults.py), Lambda
+without docker, on 127.0.0.1.
 
 Usage: moto_server.py --port PORT
-Runs in the foreground; scripts/local/up starts it in the background and records its PID.
+Runs in the foreground; scripts/up starts it in the background and records its PID.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import faults  # noqa: E402
 import moto_patches  # noqa: E402
 
 
 def configure() -> None:
-    """Apply the SQS patches and the config moto needs before any function is created."""
+    """Apply the patches, the fault-injection layer and the config moto needs before any function is created."""
     from moto.core.config import default_user_config
 
     moto_patches.apply()
+    faults.install()
     # No docker here: moto must not try to run Lambda code (the local runner does that).
     default_user_config["lambda"]["use_docker"] = False
 

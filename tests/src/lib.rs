@@ -4,7 +4,9 @@
 //! - [`policy`]: the rules every workspace's plan must follow, each a pure function returning violations, so
 //!   they are unit-tested against doctored plans (a check that cannot fail is no check).
 //! - [`terraform`]: runs terraform against the stack scripts/test brought up.
+//! - [`faults`]: the local stack's fault injection, owned by the test that injects.
 
+pub mod faults;
 pub mod plan;
 pub mod policy;
 pub mod terraform;

@@ -1,11 +1,14 @@
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use chrono::TimeZone;
+use tokio::time::Instant;
 
 use super::*;
 use crate::letter::{ERROR_KIND, REDRIVE_COUNT};
 
-/// An in-memory SQS: per queue, messages with a visibility deadline counted in receives.
+/// An in-memory SQS on tokio's (paused) clock: per queue, messages hidden until a deadline; every call takes
+/// `cost` of that clock, as a round trip to SQS does.
 #[derive(Default)]
 struct FakeSqs {
     state: Mutex<State>,
@@ -19,8 +22,10 @@ struct State {
     refuse: HashSet<String>,
     /// The deletes fail (the process "dies" between send and delete).
     die_on_delete: bool,
-    /// Every hold has run out by the next receive.
+    /// Holds run out at once, and visibility changes are ignored (another consumer resets them).
     leaky_holds: bool,
+    /// How long each call takes.
+    cost: Duration,
     calls: Vec<String>,
 }
 
@@ -30,7 +35,13 @@ struct Stored {
     handle: String,
     body: String,
     attributes: BTreeMap<String, Attribute>,
-    hidden: bool,
+    hidden_until: Option<Instant>,
+}
+
+impl Stored {
+    fn hidden(&self) -> bool {
+        self.hidden_until.is_some_and(|t| Instant::now() < t)
+    }
 }
 
 impl FakeSqs {
@@ -45,7 +56,7 @@ impl FakeSqs {
                     handle: String::new(),
                     body: (*body).into(),
                     attributes: [(ERROR_KIND.to_owned(), Attribute::string(*kind))].into(),
-                    hidden: false,
+                    hidden_until: None,
                 });
             }
         }
@@ -64,32 +75,42 @@ impl FakeSqs {
         let s = self.state.lock().unwrap();
         s.queues
             .get(url)
-            .map(|q| q.iter().filter(|m| !m.hidden).count())
+            .map(|q| q.iter().filter(|m| !m.hidden()).count())
             .unwrap_or(0)
     }
 
     fn expire_holds(&self) {
         for q in self.state.lock().unwrap().queues.values_mut() {
-            q.iter_mut().for_each(|m| m.hidden = false);
+            q.iter_mut().for_each(|m| m.hidden_until = None);
+        }
+    }
+
+    fn costing(self, cost: Duration) -> Self {
+        self.state.lock().unwrap().cost = cost;
+        self
+    }
+
+    /// Takes a call's time on the clock.
+    async fn call(&self) {
+        let cost = self.state.lock().unwrap().cost;
+        if !cost.is_zero() {
+            tokio::time::sleep(cost).await;
         }
     }
 }
 
 impl Queues for FakeSqs {
-    async fn receive(&self, url: &str, _hold: Duration) -> Result<Vec<Received>, Error> {
+    async fn receive(&self, url: &str, hold: Duration) -> Result<Vec<Received>, Error> {
+        self.call().await;
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("receive {url}"));
-        if s.leaky_holds {
-            for q in s.queues.values_mut() {
-                q.iter_mut().for_each(|m| m.hidden = false);
-            }
-        }
+        let leaky = s.leaky_holds;
         let mut next = s.next;
         let q = s.queues.entry(url.into()).or_default();
         let mut out = vec![];
-        for m in q.iter_mut().filter(|m| !m.hidden).take(BATCH) {
+        for m in q.iter_mut().filter(|m| !m.hidden()).take(BATCH) {
             next += 1;
-            m.hidden = true;
+            m.hidden_until = (!leaky).then(|| Instant::now() + hold);
             m.handle = format!("h{next}");
             out.push(Received {
                 message_id: m.id.clone(),
@@ -104,12 +125,26 @@ impl Queues for FakeSqs {
         Ok(out)
     }
 
-    async fn release(&self, url: &str, handles: &[String]) -> Result<(), Error> {
+    async fn change_visibility(
+        &self,
+        url: &str,
+        handles: &[String],
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        self.call().await;
         let mut s = self.state.lock().unwrap();
-        s.calls.push(format!("release {url} {}", handles.len()));
+        s.calls.push(format!(
+            "visibility {url} {} {}s",
+            handles.len(),
+            timeout.as_secs()
+        ));
+        if s.leaky_holds {
+            return Ok(());
+        }
         for m in s.queues.entry(url.into()).or_default() {
-            if handles.contains(&m.handle) {
-                m.hidden = false;
+            // As SQS: only a message still held by that receipt handle changes.
+            if handles.contains(&m.handle) && m.hidden() {
+                m.hidden_until = Some(Instant::now() + timeout);
             }
         }
         Ok(())
@@ -120,6 +155,7 @@ impl Queues for FakeSqs {
         url: &str,
         batch: &[Outgoing],
     ) -> Result<HashMap<String, Result<String, String>>, Error> {
+        self.call().await;
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("send {url} {}", batch.len()));
         let mut out = HashMap::new();
@@ -135,7 +171,7 @@ impl Queues for FakeSqs {
                 handle: String::new(),
                 body: o.body.clone(),
                 attributes: o.attributes.clone(),
-                hidden: false,
+                hidden_until: None,
             });
             out.insert(o.id.clone(), Ok(id));
         }
@@ -143,6 +179,7 @@ impl Queues for FakeSqs {
     }
 
     async fn delete(&self, url: &str, handles: &[String]) -> Result<Vec<(String, String)>, Error> {
+        self.call().await;
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("delete {url} {}", handles.len()));
         if s.die_on_delete {
@@ -233,13 +270,117 @@ async fn peek_reads_every_letter_and_leaves_them_all_visible() {
     let seen = peek(&sqs, "dlq", 1000, Duration::from_secs(30))
         .await
         .expect("peek");
-    assert_eq!(seen.len(), 25);
+    assert_eq!((seen.letters.len(), seen.complete), (25, true));
     assert_eq!(sqs.visible("dlq"), 25, "peek consumed nothing");
     let limited = peek(&sqs, "dlq", 7, Duration::from_secs(30))
         .await
         .expect("peek");
-    assert_eq!(limited.len(), 7);
+    assert_eq!((limited.letters.len(), limited.complete), (7, false));
     assert_eq!(sqs.visible("dlq"), 25);
+}
+
+fn thousand() -> FakeSqs {
+    let letters = mixed(1000);
+    let refs: Vec<(&str, &str)> = letters.iter().map(|(b, k)| (b.as_str(), *k)).collect();
+    FakeSqs::with("dlq", &refs)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_longer_than_the_hold_still_counts_every_letter_once() {
+    // GIVEN 1,000 letters, 100 ms a call, and a 2 s hold: reading them takes far longer than a hold
+    let sqs = thousand().costing(Duration::from_millis(100));
+    let started = Instant::now();
+    // WHEN peeked
+    let scan = peek(&sqs, "dlq", 5000, Duration::from_secs(2))
+        .await
+        .expect("peek");
+    // THEN every letter is read exactly once, the read says it is whole, and all are visible again
+    let ids: std::collections::BTreeSet<&str> =
+        scan.letters.iter().map(|l| l.message_id.as_str()).collect();
+    assert_eq!(
+        (scan.letters.len(), ids.len(), scan.complete),
+        (1000, 1000, true)
+    );
+    assert!(
+        started.elapsed() > Duration::from_secs(10),
+        "the read outlasted the hold"
+    );
+    let rejected = scan
+        .letters
+        .iter()
+        .filter(|l| l.error_kind == "rejected")
+        .count();
+    assert_eq!(rejected, 334);
+    assert_eq!(sqs.visible("dlq"), 1000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn holds_are_renewed_before_they_run_out() {
+    // GIVEN a hold longer than the bare read (100 receives of 100 ms) but shorter than the read with its
+    // renewals: renewing every held letter each half hold is feasible, and needed
+    let sqs = thousand().costing(Duration::from_millis(100));
+    let started = Instant::now();
+    let scan = peek(&sqs, "dlq", 5000, Duration::from_secs(20))
+        .await
+        .expect("peek");
+    // THEN no hold ran out: each was renewed (visibility set to the hold) while the read went on
+    assert!(
+        started.elapsed() > Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (scan.letters.len(), scan.lapsed, scan.complete),
+        (1000, 0, true)
+    );
+    let calls = sqs.state.lock().unwrap().calls.clone();
+    assert!(
+        calls.iter().any(|c| c.starts_with("visibility dlq 10 20s")),
+        "renewals: {:?}",
+        calls
+            .iter()
+            .filter(|c| c.starts_with("visibility"))
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_move_longer_than_the_hold_looks_at_each_letter_once() {
+    let letters = mixed(300);
+    let refs: Vec<(&str, &str)> = letters.iter().map(|(b, k)| (b.as_str(), *k)).collect();
+    let sqs = FakeSqs::with("dlq", &refs).costing(Duration::from_millis(100));
+    let (mut log, _) = audit();
+    let filter = Filter(vec!["type=ItemCreated".parse().expect("condition")]);
+    let target = "target".to_owned();
+    let progress = move_letters(
+        &sqs,
+        &NoPace,
+        Move {
+            dlq_url: "dlq",
+            dlq_name: "dlq",
+            route: &target,
+            filter: &filter,
+            limit: None,
+            hold: Duration::from_secs(2),
+            audit: &mut log,
+            now,
+        },
+        |_| {},
+    )
+    .await
+    .expect("moved");
+    assert_eq!(
+        (
+            progress.scanned,
+            progress.moved,
+            progress.kept,
+            progress.complete
+        ),
+        (300, 100, 200, true)
+    );
+    assert_eq!(sqs.bodies("target").len(), 100);
+    assert_eq!(sqs.visible("dlq"), 200);
 }
 
 #[tokio::test]
@@ -353,22 +494,26 @@ async fn the_limit_stops_the_move_and_leaves_the_rest() {
     assert_eq!(sqs.visible("dlq"), 12);
 }
 
-#[tokio::test]
-async fn letters_reappearing_when_their_hold_runs_out_do_not_keep_the_move_going() {
-    // GIVEN holds that run out at once, and a filter that matches nothing
+#[tokio::test(start_paused = true)]
+async fn holds_that_cannot_be_kept_end_the_read_as_a_sample() {
+    // GIVEN holds that run out at once whatever is asked (another consumer resets them), and a filter that
+    // matches nothing
     let letters = mixed(30);
     let refs: Vec<(&str, &str)> = letters.iter().map(|(b, k)| (b.as_str(), *k)).collect();
-    let sqs = FakeSqs::with("dlq", &refs);
+    let sqs = FakeSqs::with("dlq", &refs).costing(Duration::from_millis(10));
     sqs.state.lock().unwrap().leaky_holds = true;
     let (mut log, _) = audit();
-    // WHEN moved, THEN it ends (rounds bringing nothing new end it), moving and losing nothing
+    // WHEN moved and peeked, THEN both end (the hold doubles up to SQS's 12 h, then gives up), say they are
+    // incomplete, and move or lose nothing
     let progress = redrive(&sqs, &["type=Nothing"], None, &mut log)
         .await
         .expect("ends");
-    assert_eq!(progress.moved, 0);
+    assert_eq!((progress.moved, progress.complete), (0, false));
+    assert!(progress.lapsed > 0);
     assert_eq!(sqs.bodies("dlq").len(), 30);
-    let seen = peek(&sqs, "dlq", 1000, Duration::from_secs(1))
+    let scan = peek(&sqs, "dlq", 1000, Duration::from_secs(1))
         .await
         .expect("ends");
-    assert!(!seen.is_empty());
+    assert!(!scan.complete);
+    assert!(scan.letters.len() <= 30);
 }

@@ -3,11 +3,14 @@
 use e2e::plan::Plan;
 use e2e::terraform::{required_env, Terraform};
 
-/// The stack under test: terraform against the emulator, and the workspaces scripts/test applied.
+/// The stack under test: terraform against the emulator, and the workspaces scripts/test applied side by side:
+/// A (the backbone suite and the infrastructure checks), B (the REST API and the workers, end to end) and C (a
+/// throw-away one the isolation check destroys, so no suite loses the workspace it is using).
 pub struct TestStack {
     pub tf: Terraform,
     pub workspace_a: String,
     pub workspace_b: String,
+    pub workspace_c: String,
 }
 
 impl TestStack {
@@ -16,6 +19,7 @@ impl TestStack {
             tf: Terraform::from_env(),
             workspace_a: required_env("ECOBID_WORKSPACE_A"),
             workspace_b: required_env("ECOBID_WORKSPACE_B"),
+            workspace_c: required_env("ECOBID_WORKSPACE_C"),
         }
     }
 

@@ -104,41 +104,53 @@ fn workers_get_the_queue_policy_terraform_applies() {
 }
 
 #[test]
-fn two_workspaces_side_by_side_never_touch_each_other() {
+fn workspaces_side_by_side_never_touch_each_other() {
+    // Workspace C is this test's own: destroying it takes nothing from the suites running in A and B.
     let stack = TestStack::from_env();
-    let (a, b) = (&stack.workspace_a, &stack.workspace_b);
+    let (a, b, c) = (&stack.workspace_a, &stack.workspace_b, &stack.workspace_c);
 
-    // GIVEN both applied THEN each plans no change, each follows the policy with its own names
+    // GIVEN all three applied THEN each plans no change, each follows the policy with its own names
     let plan_a = stack.plan_no_change(a);
     let plan_b = stack.plan_no_change(b);
-    let violations = policy::all(&plan_b, b);
+    let plan_c = stack.plan_no_change(c);
+    let violations = policy::all(&plan_c, c);
     assert!(
         violations.is_empty(),
-        "policy violations in workspace {b}:\n{}",
+        "policy violations in workspace {c}:\n{}",
         violations.join("\n")
     );
 
     // AND they share no resource name
-    let (names_a, names_b) = (owned_names(&plan_a), owned_names(&plan_b));
+    let (names_a, names_b, names_c) = (
+        owned_names(&plan_a),
+        owned_names(&plan_b),
+        owned_names(&plan_c),
+    );
     for own in [
-        format!("ecobid-{a}-table"),
-        format!("ecobid-{a}-images-dlq"),
-        format!("ecobid-{a}-uploads"),
+        format!("ecobid-{c}-table"),
+        format!("ecobid-{c}-images-dlq"),
+        format!("ecobid-{c}-uploads"),
     ] {
         assert!(
-            names_a.contains(&own),
-            "workspace {a} has no {own}: {names_a:?}"
+            names_c.contains(&own),
+            "workspace {c} has no {own}: {names_c:?}"
         );
     }
-    let shared: Vec<&String> = names_a.intersection(&names_b).collect();
-    assert!(
-        shared.is_empty(),
-        "workspaces {a} and {b} share resource names: {shared:?}"
-    );
+    for (x, names_x, y, names_y) in [
+        (a, &names_a, c, &names_c),
+        (b, &names_b, c, &names_c),
+        (a, &names_a, b, &names_b),
+    ] {
+        let shared: Vec<&String> = names_x.intersection(names_y).collect();
+        assert!(
+            shared.is_empty(),
+            "workspaces {x} and {y} share resource names: {shared:?}"
+        );
+    }
 
-    // WHEN b is destroyed
+    // WHEN c is destroyed
     let out = stack.tf.run(
-        b,
+        c,
         &[
             "destroy",
             "-auto-approve",
@@ -150,22 +162,24 @@ fn two_workspaces_side_by_side_never_touch_each_other() {
     );
     assert!(
         out.status.success(),
-        "destroy {b}: {}{}",
+        "destroy {c}: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stack.state_list(b).is_empty(),
-        "workspace {b} still has resources after destroy"
+        stack.state_list(c).is_empty(),
+        "workspace {c} still has resources after destroy"
     );
 
-    // THEN a is untouched: its plan (which refreshes every resource from the emulator) is still empty
-    let after = stack.plan_no_change(a);
-    assert_eq!(
-        owned_names(&after),
-        names_a,
-        "workspace {a} changed when {b} was destroyed"
-    );
+    // THEN a and b are untouched: their plans (which refresh every resource from the emulator) are still empty
+    for (x, names_x) in [(a, &names_a), (b, &names_b)] {
+        let after = stack.plan_no_change(x);
+        assert_eq!(
+            &owned_names(&after),
+            names_x,
+            "workspace {x} changed when {c} was destroyed"
+        );
+    }
 }
 
 #[test]

@@ -265,17 +265,34 @@ async fn a_thousand_letters_are_peeked_redriven_by_filter_and_survive_a_kill() {
     assert_eq!((rejected_items.len(), transient.len()), (125, 250));
     let filter = ["--filter", "type=ItemCreated", "--filter", "kind=rejected"];
 
-    // list: the DLQ, what feeds it, its depth and its error kinds.
-    let listed: Value = serde_json::from_str(&ops.ok(&["dlq", "list", "--json"])).expect("json");
+    // list: the DLQ, what feeds it, its depth and its error kinds, exact although reading 1,000 letters takes
+    // far longer than the 1 s each letter is held at a time (the holds are renewed while the read runs).
+    let started = std::time::Instant::now();
+    let listed: Value =
+        serde_json::from_str(&ops.ok(&["dlq", "list", "--json", "--hold", "1s"])).expect("json");
+    assert!(
+        started.elapsed() > Duration::from_secs(3),
+        "the read outlasted the hold: {:?}",
+        started.elapsed()
+    );
     let row = &listed[0];
     assert_eq!(row["dlq"], ops.name("things-dlq"));
     assert_eq!(row["sources"], json!([ops.name("things")]));
     assert_eq!(row["depth"], LETTERS);
+    assert_eq!(row["scanned"], LETTERS, "{row}");
+    assert_eq!(row["sample"], false, "{row}");
     assert_eq!(row["errorKinds"][0]["count"], 250, "{row}");
+    for kind in row["errorKinds"].as_array().expect("kinds") {
+        assert_eq!(kind["count"], 250, "{row}");
+    }
 
-    // peek --filter shows exactly the matching letters, and consumes none.
+    // peek --filter shows exactly the matching letters, and consumes none (again holding each for 1 s at a time).
     let peeked: BTreeSet<usize> = ops
-        .ok(&[&["dlq", "peek", "things-dlq", "--json"][..], &filter].concat())
+        .ok(&[
+            &["dlq", "peek", "things-dlq", "--json", "--hold", "1s"][..],
+            &filter,
+        ]
+        .concat())
         .lines()
         .map(|l| {
             let letter: Value = serde_json::from_str(l).expect("a letter");

@@ -461,10 +461,9 @@ pub(crate) async fn flow_4_photos_end_ready_or_rejected_with_their_reason(api: &
     let c = correlation();
     let seller = api.user("pia").await.0;
     let id = api.free_item("pia", &c).await;
-    let phone = std::fs::read(
-        e2e::repo_root().join("../shared/fixtures/images/phone_photo_4000x3000_orient6.jpg"),
-    )
-    .expect("the fixture photo");
+    let phone =
+        std::fs::read(e2e::repo_root().join("fixtures/images/phone_photo_4000x3000_orient6.jpg"))
+            .expect("the fixture photo");
     let half = phone[..phone.len() / 2].to_vec();
     // (what, content type the app declared, bytes, expected status, a word of the reason)
     let cases: Vec<(&str, &str, Vec<u8>, &str, &str)> = vec![
@@ -609,43 +608,28 @@ pub(crate) async fn flow_4_photos_end_ready_or_rejected_with_their_reason(api: &
 
 // ---- ops: a poisoned flow, fixed and redriven ------------------------------------------------------------
 
-/// After the flows: a photo whose thumbnails cannot be stored (the thumbnails bucket is gone: NoSuchBucket is
-/// permanent, so the runtime dead-letters the upload at once) completes once the cause is fixed (the bucket is
-/// back) and ops redrive the images DLQ with `ecobid-ops`.
+/// After the flows: a photo whose thumbnails cannot be stored (the emulator refuses their writes with
+/// AccessDenied, a permanent error, so the runtime dead-letters the upload at once) completes once the cause is
+/// fixed (the fault is lifted) and ops redrive the images DLQ with `ecobid-ops`. The fault is the test's own:
+/// it matches only this item's thumbnail keys, and the workspace's infrastructure is left as applied (the
+/// infrastructure suite checks its plan meanwhile).
 pub(crate) async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive(api: &Api) {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&api.emulator.aws)
-            .force_path_style(true)
-            .build(),
-    );
     let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
     let bucket = api.outputs["thumbnails_bucket"].as_str().expect("bucket");
     let dlq = api.outputs["queues"]["images"]["dlq_url"]
         .as_str()
         .expect("images DLQ");
-    // The cause: the bucket is gone.
-    let objects = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("list");
-    for o in objects.contents() {
-        s3.delete_object()
-            .bucket(bucket)
-            .key(o.key().unwrap_or_default())
-            .send()
-            .await
-            .expect("delete");
-    }
-    s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("delete bucket");
-
     let c = correlation();
     let id = api.free_item("pia", &c).await;
+    let (pia, _) = api.user("pia").await;
+    // The cause: the thumbnails of this item cannot be written.
+    let denied = e2e::faults::Faults::new(&api.emulator.endpoint)
+        .inject(
+            e2e::faults::Fault::new("s3", "PutObject", "AccessDenied", 403)
+                .matching(&format!("{bucket}/{pia}/{id}/"))
+                .message("Access Denied"),
+        )
+        .await;
     let key = upload(
         api,
         "pia",
@@ -686,17 +670,9 @@ pub(crate) async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive(api: 
         .map(|p| p["status"].clone());
     assert_eq!(pending, Some(json!("PENDING")), "{}", got.body);
 
+    assert!(denied.hits().await >= 1, "the thumbnail write was refused");
     // The fix, then the redrive.
-    s3.create_bucket()
-        .bucket(bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("the bucket is back");
+    denied.remove().await;
     let ops = crate::ops::Ops::of(&api.emulator.workspace, &api.emulator.endpoint);
     let peeked = ops.ok(&["dlq", "peek", "images-dlq", "--json"]);
     let letter: Value = serde_json::from_str(peeked.trim()).expect("one letter");
@@ -706,7 +682,7 @@ pub(crate) async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive(api: 
         letter["errorMessage"]
             .as_str()
             .unwrap_or_default()
-            .contains("NoSuchBucket"),
+            .contains("AccessDenied"),
         "{letter}"
     );
     ops.ok(&["dlq", "redrive", "images-dlq", "--yes"]);

@@ -4,8 +4,8 @@ use super::*;
 fn phone_photo() -> Vec<u8> {
     let dir =
         std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR (set by cargo test)");
-    let path = std::path::Path::new(&dir)
-        .join("../../../shared/fixtures/images/phone_photo_4000x3000_orient6.jpg");
+    let path =
+        std::path::Path::new(&dir).join("../../fixtures/images/phone_photo_4000x3000_orient6.jpg");
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
