@@ -210,7 +210,8 @@ pub async fn peek<Q: Queues>(
     let result: Result<bool, Error> = async {
         let mut empty = 0;
         loop {
-            if letters.len() >= limit {
+            // Past the limit: more letters than asked for (exactly the limit, then nothing: all of them).
+            if letters.len() > limit {
                 return Ok(false);
             }
             let round = held.receive(queues).await?;

@@ -277,6 +277,12 @@ async fn peek_reads_every_letter_and_leaves_them_all_visible() {
         .expect("peek");
     assert_eq!((limited.letters.len(), limited.complete), (7, false));
     assert_eq!(sqs.visible("dlq"), 25);
+    // A limit of exactly the queue's letters reads them all: the figures are whole, not a sample.
+    let exact = peek(&sqs, "dlq", 25, Duration::from_secs(30))
+        .await
+        .expect("peek");
+    assert_eq!((exact.letters.len(), exact.complete), (25, true));
+    assert_eq!(sqs.visible("dlq"), 25);
 }
 
 fn thousand() -> FakeSqs {
