@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use api::idempotency::MemoryRequests;
 use api::presign::Presigner;
 use api::push::RecordOnly;
 use api::{app, AppState};
@@ -125,6 +126,7 @@ fn main() {
                 SharedCredentialsProvider::new(Credentials::new("AKID", "secret", None, None, "bench")),
             ),
             push: Arc::new(RecordOnly),
+            requests: Arc::new(MemoryRequests::default()),
         };
         let router = app(state);
         // The baseline: a bare route answering a constant JSON, behind the correlation middleware only.

@@ -165,7 +165,7 @@ impl From<StoreError> for ApiError {
                 "contention",
                 "the data changed while the request ran; retry it",
             ),
-            StoreError::Unavailable(cause) => ApiError::internal(&cause),
+            StoreError::Unavailable { detail, .. } => ApiError::internal(&detail),
         }
     }
 }

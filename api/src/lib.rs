@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod presign;
 pub mod push;
+pub mod requests;
 mod routes;
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    /// The `Idempotency-Key` records (the API's own port).
+    pub requests: Arc<dyn idempotency::Requests>,
     pub presigner: presign::Presigner,
     pub push: Arc<dyn push::Push>,
 }

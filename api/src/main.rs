@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use api::idempotency::DynamoRequests;
 use api::presign::Presigner;
 use api::push::{Push, RecordOnly, SnsPush};
 use api::{app, AppState};
-use domain::model::Platform;
+use domain::profile::Platform;
 use domain::service::{Service, Settings};
 use infra::config::ApiConfig;
 use infra::store::DynamoStore;
@@ -48,9 +49,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         .map(ToString::to_string)
         .ok_or("no AWS region")?;
     let presigner = Presigner::new(cfg.uploads_bucket, region, cfg.s3_endpoint, credentials);
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), cfg.table_name);
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let state = AppState {
-        service: Service::new(Arc::new(store), settings),
+        service: Service::new(
+            Arc::new(DynamoStore::new(dynamo.clone(), &cfg.table_name)),
+            settings,
+        ),
+        requests: Arc::new(DynamoRequests::new(dynamo, &cfg.table_name)),
         presigner,
         push,
     };

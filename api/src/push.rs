@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use domain::model::Platform;
+use domain::profile::Platform;
 
 #[async_trait]
 pub trait Push: Send + Sync {

@@ -9,10 +9,13 @@ use axum::{Extension, Json};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use domain::auction::{Auction, Bid};
 use domain::error::{FieldError, Validator};
 use domain::geo;
-use domain::model::*;
-use domain::rules::{NewAuction, NewItem, NewRating, ProfileUpdate};
+use domain::item::{Category, Item, Photo};
+use domain::profile::{Device, Platform, UserProfile};
+use domain::rating::Rating;
+use domain::reservation::Reservation;
 use domain::store::{BrowseQuery, Cursor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -22,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::context::Actor;
 use crate::error::{ApiError, ApiResult};
+use crate::requests::{NewAuction, NewItem, NewRating, ProfileUpdate};
 use crate::AppState;
 
 /// A JSON body; a bad one is a problem (400 malformed/invalid, 413 too large, 415 not JSON).
@@ -194,7 +198,7 @@ async fn create_item(
     Actor(ctx): Actor,
     Body(input): Body<NewItem>,
 ) -> ApiResult<(StatusCode, Json<Item>)> {
-    let item = state.service.create_item(&ctx, input).await?;
+    let item = state.service.create_item(&ctx, input.into()).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -369,7 +373,7 @@ async fn create_auction(
 ) -> ApiResult<(StatusCode, Json<Auction>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.service.create_auction(&ctx, &input).await?),
+        Json(state.service.create_auction(&ctx, &input.into()).await?),
     ))
 }
 
@@ -473,7 +477,9 @@ async fn update_me(
     Actor(ctx): Actor,
     Body(input): Body<ProfileUpdate>,
 ) -> ApiResult<Json<UserProfile>> {
-    Ok(Json(state.service.update_profile(&ctx, &input).await?))
+    Ok(Json(
+        state.service.update_profile(&ctx, &input.into()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -529,6 +535,6 @@ async fn rate_user(
 ) -> ApiResult<(StatusCode, Json<Rating>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.service.rate(&ctx, &id, &input).await?),
+        Json(state.service.rate(&ctx, &id, &input.into()).await?),
     ))
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::letter::{Condition, FILTER_HELP};
+use crate::letter::{filter_help, Condition};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -98,7 +98,7 @@ pub struct HoldArg {
 pub struct Selection {
     /// The DLQ: full name, name without the workspace prefix (images-dlq), URL or ARN.
     pub queue: String,
-    #[arg(long = "filter", value_name = "KEY=VALUE", help = FILTER_HELP)]
+    #[arg(long = "filter", value_name = "KEY=VALUE", help = filter_help())]
     pub filters: Vec<Condition>,
 }
 

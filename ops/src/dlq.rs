@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::{Audit, Record};
 use crate::letter::{redriven_attributes, Attribute, Filter, Letter, Received};
 
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::error::BoxError as Error;
 
 /// SQS's batch size (ReceiveMessage, SendMessageBatch, DeleteMessageBatch).
 pub const BATCH: usize = 10;

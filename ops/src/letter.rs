@@ -14,20 +14,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-/// The attributes the worker runtime puts on a dead letter (`infra::sqs`).
-pub const ERROR_KIND: &str = "error.kind";
-pub const ERROR_MESSAGE: &str = "error.message";
-pub const FAILED_AT: &str = "failed.at";
-/// How many times a message has been redriven: set (incremented) by `dlq redrive`.
-pub const REDRIVE_COUNT: &str = "redrive.count";
-/// The error kind of a letter SQS moved after `maxReceiveCount` receives (no error attributes).
-pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
-/// What EventBridge sets on an event it could not deliver to a target (the event bus's DLQ).
-pub const EVENTBRIDGE_ERROR_CODE: &str = "ERROR_CODE";
-pub const EVENTBRIDGE_ERROR_MESSAGE: &str = "ERROR_MESSAGE";
-pub const EVENTBRIDGE_TARGET_ARN: &str = "TARGET_ARN";
-/// SQS's limit of message attributes per message.
-pub const MAX_ATTRIBUTES: usize = 10;
+// The dead-letter contract is the domain's: the attributes the worker runtime sets, the one `redrive` counts
+// in, EventBridge's, and the error kinds.
+pub use domain::dead_letter::eventbridge::{
+    ERROR_CODE as EVENTBRIDGE_ERROR_CODE, ERROR_MESSAGE as EVENTBRIDGE_ERROR_MESSAGE,
+    TARGET_ARN as EVENTBRIDGE_TARGET_ARN,
+};
+use domain::dead_letter::eventbridge::{EXHAUSTED_RETRY_CONDITION, RULE_ARN};
+pub use domain::dead_letter::{
+    ErrorKind, CORRELATION, ERROR_KIND, ERROR_MESSAGE, FAILED_AT, MAX_ATTRIBUTES, REDRIVE_COUNT,
+};
 
 /// A message attribute's value, as SQS carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,7 +95,7 @@ impl Letter {
         let text = |name: &str| m.attributes.get(name).and_then(|a| a.string_value.clone());
         let (kind_of_body, event_id, mut correlation_id) = describe_body(&m.body);
         if correlation_id.is_none() {
-            correlation_id = text("correlationId");
+            correlation_id = text(CORRELATION);
         }
         let failed_at = text(FAILED_AT)
             .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -112,7 +108,7 @@ impl Letter {
             correlation_id,
             error_kind: text(ERROR_KIND)
                 .or_else(|| text(EVENTBRIDGE_ERROR_CODE))
-                .unwrap_or_else(|| RETRIES_EXHAUSTED.into()),
+                .unwrap_or_else(|| ErrorKind::RetriesExhausted.as_str().into()),
             error_message: text(ERROR_MESSAGE).or_else(|| text(EVENTBRIDGE_ERROR_MESSAGE)),
             failed_at,
             receive_count: m.receive_count,
@@ -174,11 +170,17 @@ pub enum Condition {
     Body(String),
 }
 
-pub const FILTER_HELP: &str = "KEY=VALUE, one of: type=<event type, e.g. ItemCreated>, \
-kind=<error kind: invalid_message|rejected|permanent|transient|retries_exhausted>, \
-older-than=<age, e.g. 90s, 15m, 2h, 1d>, newer-than=<age>, body=<text the body contains>. \
-Repeat --filter to narrow: conditions on different keys must all hold, several on the same key are \
-alternatives (type=A --filter type=B is A or B)";
+/// The help of `--filter`, naming the error kinds of the dead-letter contract.
+pub fn filter_help() -> String {
+    let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+    format!(
+        "KEY=VALUE, one of: type=<event type, e.g. ItemCreated>, kind=<error kind: {}, or an EventBridge \
+         error code>, older-than=<age, e.g. 90s, 15m, 2h, 1d>, newer-than=<age>, body=<text the body \
+         contains>. Repeat --filter to narrow: conditions on different keys must all hold, several on the \
+         same key are alternatives (type=A --filter type=B is A or B)",
+        kinds.join("|")
+    )
+}
 
 impl FromStr for Condition {
     type Err = String;
@@ -307,9 +309,9 @@ const FAILURE_ATTRIBUTES: [&str; 9] = [
     REDRIVE_COUNT,
     EVENTBRIDGE_ERROR_CODE,
     EVENTBRIDGE_ERROR_MESSAGE,
-    "RULE_ARN",
+    RULE_ARN,
     EVENTBRIDGE_TARGET_ARN,
-    "EXHAUSTED_RETRY_CONDITION",
+    EXHAUSTED_RETRY_CONDITION,
 ];
 
 /// The attributes a redriven message is sent with: the original ones without the failure's (it is being

@@ -13,13 +13,13 @@ async fn main() -> ExitCode {
     match start(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ecobid-ops: error: {}", ops::commands::one_line(&e));
+            eprintln!("ecobid-ops: error: {}", domain::error::chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn start(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn start(cli: Cli) -> Result<ExitCode, ops::error::OpsError> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let clients = Clients::new(&aws).await?;
     run(cli, clients).await

@@ -8,7 +8,7 @@ use aws_sdk_eventbridge::types::{ReplayDestination, ReplayState};
 use aws_sdk_eventbridge::Client;
 use chrono::{DateTime, Utc};
 
-use crate::dlq::Error;
+use crate::error::{BoxError as Error, ReplayError};
 
 /// What to replay.
 #[derive(Debug, Clone)]
@@ -26,16 +26,6 @@ pub struct Done {
     pub state: String,
     pub reason: Option<String>,
     pub rules: Vec<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    #[error("--from ({0}) must be before --to ({1})")]
-    Window(DateTime<Utc>, DateTime<Utc>),
-    #[error("no rule for event type {0:?} on bus {1} (types with a rule: {2})")]
-    UnknownType(String, String, String),
-    #[error("the endpoint does not implement EventBridge replays ({0}): nothing was replayed")]
-    Unavailable(String),
 }
 
 impl Replay {

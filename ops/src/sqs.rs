@@ -14,7 +14,8 @@ use aws_sdk_sqs::Client;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::dlq::{Error, Outgoing, Queues, BATCH};
+use crate::dlq::{Outgoing, Queues, BATCH};
+use crate::error::{BoxError as Error, QueueError};
 use crate::letter::{Attribute, Received};
 
 /// One queue of the workspace.
@@ -63,25 +64,6 @@ pub struct Workspace {
     pub name: String,
     pub prefix: String,
     pub queues: Vec<Queue>,
-}
-
-/// Why a queue cannot be used as asked (a one-line message each).
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("no queue {asked:?} in workspace {workspace:?} (its DLQs: {known})")]
-    Unknown {
-        asked: String,
-        workspace: String,
-        known: String,
-    },
-    #[error("{name} is not a dead-letter queue: no queue of workspace {workspace:?} sends its failures there (its DLQs: {known})")]
-    NotADlq {
-        name: String,
-        workspace: String,
-        known: String,
-    },
-    #[error("workspace {0:?} has no queues (prefix {1}): is it applied, and are the region and endpoint right?")]
-    Empty(String, String),
 }
 
 impl Workspace {

@@ -305,9 +305,7 @@ async fn store_throttling_is_429_with_retry_after() {
 #[tokio::test]
 async fn a_5xx_tells_nothing_of_its_cause() {
     let secret = "arn:aws:dynamodb:eu-west-1:123456789012:table/ecobid-prod-table AccessDenied";
-    let app = app_with(Arc::new(FailingStore(StoreError::Unavailable(
-        secret.into(),
-    ))));
+    let app = app_with(Arc::new(FailingStore(StoreError::permanent(secret))));
     let answer = call(&app, Method::POST, "/items", Some("u"))
         .json(new_item("free"))
         .send()

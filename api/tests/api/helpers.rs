@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use api::idempotency::MemoryRequests;
 use api::presign::Presigner;
 use api::push::RecordOnly;
 use api::{app, AppState};
@@ -9,8 +10,11 @@ use aws_credential_types::Credentials;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use chrono::{DateTime, Utc};
-use domain::model::*;
+
+use domain::auction::{Auction, Bid};
+use domain::item::Item;
+use domain::profile::UserProfile;
+use domain::reservation::Reservation;
 use domain::service::{Service, Settings};
 use domain::store::memory::MemoryStore;
 use domain::store::*;
@@ -40,6 +44,7 @@ pub fn presigner() -> Presigner {
 pub fn app_with(store: Arc<dyn Store>) -> Router {
     app(AppState {
         service: Service::new(store, Settings::default()),
+        requests: Arc::new(MemoryRequests::default()),
         presigner: presigner(),
         push: Arc::new(RecordOnly),
     })
@@ -217,21 +222,6 @@ impl Store for FailingStore {
         Err(self.0.clone())
     }
     async fn commit(&self, _: Change) -> Result<(), StoreError> {
-        Err(self.0.clone())
-    }
-    async fn claim_request(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<Claim, StoreError> {
-        Err(self.0.clone())
-    }
-    async fn finish_request(
-        &self,
-        _: &str,
-        _: &str,
-        _: StoredResponse,
-        _: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        Err(self.0.clone())
-    }
-    async fn release_request(&self, _: &str) -> Result<(), StoreError> {
         Err(self.0.clone())
     }
 }

@@ -120,6 +120,47 @@ impl DomainError {
     }
 }
 
+/// Why the store (the `store::Store` port and the other ports on the same storage) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A write's expectation did not hold: the state changed since it was read (or a new record exists).
+    #[error("a write's condition failed: the state changed since it was read")]
+    ConditionFailed,
+    /// The store asks to slow down.
+    #[error("the store is throttling requests")]
+    Throttled,
+    /// The store failed; `transient` says whether the same call may succeed later (a timeout, a 5xx) or
+    /// will fail the same way (a missing permission, a request it refuses).
+    #[error("the store failed: {detail}")]
+    Unavailable { transient: bool, detail: String },
+}
+
+impl StoreError {
+    /// A failure that will not go away by trying again (a bug, a missing permission, bad data).
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        StoreError::Unavailable {
+            transient: false,
+            detail: detail.into(),
+        }
+    }
+
+    /// A failure the same call may get past later.
+    pub fn transient(detail: impl Into<String>) -> Self {
+        StoreError::Unavailable {
+            transient: true,
+            detail: detail.into(),
+        }
+    }
+
+    /// Whether trying the same call again later can succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::ConditionFailed | StoreError::Throttled => true,
+            StoreError::Unavailable { transient, .. } => *transient,
+        }
+    }
+}
+
 /// Collects field errors of one request, then fails with all of them at once.
 #[derive(Debug, Default)]
 pub struct Validator(Vec<FieldError>);
@@ -138,5 +179,55 @@ impl Validator {
         } else {
             Err(DomainError::Invalid(self.0))
         }
+    }
+}
+
+/// An error and its causes on one line (`a: b: c`), each cause once (one whose text the line already holds is
+/// skipped: SDK errors repeat their source's text), line breaks as spaces. The one formatter of a cause chain:
+/// for logs, dead letters and the ops CLI's messages, never for API responses.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Layer {
+        text: &'static str,
+        #[source]
+        source: Option<Box<Layer>>,
+    }
+
+    #[test]
+    fn a_chain_names_each_cause_once_on_one_line() {
+        let root = Layer {
+            text: "NoSuchBucket: The specified\nbucket does not exist",
+            source: None,
+        };
+        let sdk = Layer {
+            text: "service error",
+            source: Some(Box::new(root)),
+        };
+        let ours = Layer {
+            text: "permanent: service error",
+            source: Some(Box::new(sdk)),
+        };
+        assert_eq!(
+            chain(&ours),
+            "permanent: service error: NoSuchBucket: The specified bucket does not exist"
+        );
     }
 }

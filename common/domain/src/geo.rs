@@ -18,6 +18,13 @@ pub const MAX_RADIUS_KM: f64 = 50.0;
 const EARTH_RADIUS_KM: f64 = 6371.0088;
 const KM_PER_DEGREE_LAT: f64 = 111.32;
 
+/// A point given by a caller (a listing's place, a user's home), not yet checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub lat: f64,
+    pub lon: f64,
+}
+
 /// Whether (lat, lon) is a place on Earth.
 pub fn valid(lat: f64, lon: f64) -> bool {
     (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)

@@ -6,12 +6,12 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::error::StoreError;
 use crate::event::{DomainEvent, EventId};
 use crate::geo;
-use crate::store::StoreError;
 
 /// Precision of users' home geohash: "new items near you" means the home cell or one of its 8 neighbours.
-pub const HOME_PRECISION: usize = 5;
+pub use crate::geo::HOME_PRECISION;
 
 /// The recipients of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]

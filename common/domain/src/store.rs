@@ -1,13 +1,30 @@
 //! The port the use-cases store state through. Its writes are conditional: a [`Change`] names, for every record
 //! it replaces, the version it was decided from (or that the record must be new), and is written atomically
 //! with the events it causes (the outbox) or not at all. DynamoDB implements it with `TransactWriteItems` and
-//! condition expressions (`infra::store`), tests and benchmarks with an in-memory map (`infra::store::memory`).
+//! condition expressions (`infra::store`), tests and benchmarks with an in-memory map ([`memory`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
 
+use crate::auction::{Auction, Bid};
 use crate::event::Envelope;
-use crate::model::*;
+use crate::item::{Category, Item};
+use crate::profile::{Device, HomeLocation, Stats, UserProfile};
+use crate::rating::Rating;
+use crate::reservation::Reservation;
+
+pub use crate::error::StoreError;
+
+/// One page of a listing and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
 
 /// A record and the version it was read at (every replacing write bumps it).
 #[derive(Debug, Clone, PartialEq)]
@@ -68,18 +85,6 @@ pub struct Change {
     pub events: Vec<Envelope>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// A write's expectation did not hold: the state changed since it was read (or a new record exists).
-    #[error("a write's condition failed: the state changed since it was read")]
-    ConditionFailed,
-    /// The store asks to slow down.
-    #[error("the store is throttling requests")]
-    Throttled,
-    #[error("the store failed: {0}")]
-    Unavailable(String),
-}
-
 /// Where a listing continues: the last entry's time and id. Opaque to clients.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {
@@ -95,7 +100,7 @@ impl Cursor {
     pub fn parse(text: &str) -> Option<Cursor> {
         let (millis, id) = text.split_once('.')?;
         let at = Utc.timestamp_millis_opt(millis.parse().ok()?).single()?;
-        crate::rules::is_id(id).then(|| Cursor {
+        crate::ids::is_id(id).then(|| Cursor {
             at,
             id: id.to_owned(),
         })
@@ -166,27 +171,6 @@ impl BrowseQuery {
     }
 }
 
-/// A response kept for an `Idempotency-Key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-/// What an `Idempotency-Key` claim found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The key is new (or its earlier request failed): run the request.
-    Fresh,
-    /// The same request ran before: answer as it did.
-    Replay(StoredResponse),
-    /// The key was used with another request.
-    Mismatch,
-    /// The same request is running now.
-    InProgress,
-}
-
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn item(&self, id: &str) -> Result<Option<Versioned<Item>>, StoreError>;
@@ -214,24 +198,6 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<String>, StoreError>;
     /// Writes everything in `change` atomically, or nothing if any expectation fails.
     async fn commit(&self, change: Change) -> Result<(), StoreError>;
-
-    /// Claims `key` for a request with this `fingerprint`.
-    async fn claim_request(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Claim, StoreError>;
-    /// Keeps the response of the request that claimed `key`.
-    async fn finish_request(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        response: StoredResponse,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Lets `key` be used again (its request failed without effect).
-    async fn release_request(&self, key: &str) -> Result<(), StoreError>;
 }
 
 pub mod memory;

@@ -10,10 +10,12 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use domain::event::{CorrelationId, DomainEvent, Envelope, ErrorOccurred};
 use domain::queue::QueuePolicy;
-use infra::runtime::{DeadLetter, Message, ProcessError, QueueOps, Runtime};
+use infra::error::ProcessError;
+use infra::runtime::{DeadLetter, Message, QueueOps, Runtime};
 
 struct NoQueue;
 
+#[async_trait::async_trait]
 impl QueueOps for NoQueue {
     async fn change_visibility(&self, _: &str, _: Duration) -> Result<(), ProcessError> {
         Ok(())

@@ -6,12 +6,22 @@ use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use domain::store::StoreError;
 
-/// Whether retrying the same call later can succeed.
+/// Whether retrying the same call later can succeed, and whether the service asked to slow down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
+    /// The service is throttling (a throttling code, or 429): retry later, and slower.
+    Throttled,
+    /// A timeout, a dispatch failure, a 5xx: retry later.
     Transient,
     Permanent,
+}
+
+impl Retry {
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, Retry::Permanent)
+    }
 }
 
 /// Classifies an SDK error without stringifying it first.
@@ -24,9 +34,9 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Ret
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let code = context.err().code().unwrap_or_default();
-            let retryable_code =
-                THROTTLING_ERRORS.contains(&code) || TRANSIENT_ERRORS.contains(&code);
-            if retryable_code || status == 429 || status >= 500 {
+            if THROTTLING_ERRORS.contains(&code) || status == 429 {
+                Retry::Throttled
+            } else if TRANSIENT_ERRORS.contains(&code) || status >= 500 {
                 Retry::Transient
             } else {
                 Retry::Permanent
@@ -34,6 +44,19 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Ret
         }
         // A kind of failure this SDK release does not name: let the redrive policy be the backstop.
         _ => Retry::Transient,
+    }
+}
+
+/// An SDK error as the domain's [`StoreError`]: throttling, or a failure with its retryability and its causes on
+/// one line.
+pub fn to_store_error<E>(err: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match classify(&err) {
+        Retry::Throttled => StoreError::Throttled,
+        Retry::Transient => StoreError::transient(domain::error::chain(&err)),
+        Retry::Permanent => StoreError::permanent(domain::error::chain(&err)),
     }
 }
 
@@ -70,7 +93,7 @@ mod tests {
         ] {
             assert_eq!(
                 classify(&service_error(code, 400)),
-                Retry::Transient,
+                Retry::Throttled,
                 "{code}"
             );
         }
@@ -86,7 +109,9 @@ mod tests {
             classify(&service_error("ServiceUnavailable", 503)),
             Retry::Transient
         );
-        assert_eq!(classify(&service_error("Whatever", 429)), Retry::Transient);
+        assert_eq!(classify(&service_error("Whatever", 429)), Retry::Throttled);
+        assert!(Retry::Throttled.is_retryable() && Retry::Transient.is_retryable());
+        assert!(!Retry::Permanent.is_retryable());
         assert_eq!(
             classify(&service_error("RequestTimeout", 400)),
             Retry::Transient
@@ -124,6 +149,22 @@ mod tests {
         let dispatch: SdkError<SendMessageError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::io("connection reset".into()));
         assert_eq!(classify(&dispatch), Retry::Transient);
+    }
+
+    #[test]
+    fn store_errors_carry_their_retryability() {
+        assert_eq!(
+            to_store_error(service_error("ProvisionedThroughputExceededException", 400)),
+            StoreError::Throttled
+        );
+        let unavailable = to_store_error(service_error("InternalServerError", 500));
+        assert!(unavailable.is_transient(), "{unavailable:?}");
+        let denied = to_store_error(service_error("AccessDeniedException", 400));
+        assert!(!denied.is_transient(), "{denied:?}");
+        assert!(
+            denied.to_string().contains("AccessDeniedException"),
+            "{denied}"
+        );
     }
 
     #[test]

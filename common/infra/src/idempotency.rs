@@ -9,39 +9,19 @@
 //! This is the first line; handlers also rely on conditional state transitions, which cover the one gap left:
 //! work done but the `COMPLETED` mark not stored (the event then runs again once the claim expires).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use aws_smithy_runtime_api::client::result::SdkError;
 use chrono::{DateTime, Utc};
+use domain::store::StoreError;
 use tracing::{info, warn};
 
-use crate::runtime::ProcessError;
+use crate::error::ProcessError;
+use crate::lease::{self, Holder, Leases, Taken};
 
-pub const IN_PROGRESS: &str = "IN_PROGRESS";
-pub const COMPLETED: &str = "COMPLETED";
-
-/// What to do about an event, given the record already stored for it (status, in-progress expiry in epoch
-/// seconds), at `now` (epoch seconds). Pure: the adapter asks it after a refused conditional put.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Run,
-    AlreadyDone,
-    InProgressElsewhere { until: i64 },
-}
-
-pub fn decide(existing: Option<(&str, i64)>, now: i64) -> Decision {
-    match existing {
-        None => Decision::Run,
-        Some((COMPLETED, _)) => Decision::AlreadyDone,
-        Some((_, until)) if until > now => Decision::InProgressElsewhere { until },
-        Some(_) => Decision::Run,
-    }
-}
+pub use crate::lease::{COMPLETED, IN_PROGRESS};
 
 /// Whether the work ran now or had already run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,18 +33,25 @@ pub enum Outcome {
 /// The idempotency records of one table.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
-    client: Client,
-    table: String,
+    leases: Leases,
     in_progress_for: Duration,
     keep_for: Duration,
+}
+
+/// A store failure as a worker outcome: retried when it may pass, dead-lettered when it will not.
+fn outcome_of(e: StoreError) -> ProcessError {
+    if e.is_transient() {
+        ProcessError::Transient(Box::new(e))
+    } else {
+        ProcessError::Permanent(Box::new(e))
+    }
 }
 
 impl Idempotency {
     /// Claims last 15 minutes (longer than any worker's timeout), records 7 days.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            leases: Leases::new(client, table),
             in_progress_for: Duration::from_secs(15 * 60),
             keep_for: Duration::from_secs(7 * 24 * 3600),
         }
@@ -76,14 +63,8 @@ impl Idempotency {
         self
     }
 
-    fn key(handler: &str, event_id: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (
-                "PK".to_owned(),
-                AttributeValue::S(format!("IDEMPOTENCY#{handler}#{event_id}")),
-            ),
-            ("SK".to_owned(), AttributeValue::S("IDEMPOTENCY".to_owned())),
-        ])
+    fn pk(handler: &str, event_id: &str) -> String {
+        format!("IDEMPOTENCY#{handler}#{event_id}")
     }
 
     /// Runs `work` unless `handler` already did for `event_id`.
@@ -98,56 +79,40 @@ impl Idempotency {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(), ProcessError>>,
     {
-        let epoch = now.timestamp();
-        let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        let mut item = Self::key(handler, event_id);
-        item.insert("status".into(), AttributeValue::S(IN_PROGRESS.into()));
-        item.insert(
-            "inProgressUntil".into(),
-            AttributeValue::N((epoch + seconds(self.in_progress_for)).to_string()),
-        );
-        item.insert(
-            "ttl".into(),
-            AttributeValue::N((epoch + seconds(self.keep_for)).to_string()),
-        );
-        item.insert("handler".into(), AttributeValue::S(handler.into()));
-        item.insert("eventId".into(), AttributeValue::S(event_id.into()));
-
-        let claim = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(PK) OR (#status = :in_progress AND #until < :now)",
+        let pk = Self::pk(handler, event_id);
+        let fields = [
+            ("handler", AttributeValue::S(handler.into())),
+            ("eventId", AttributeValue::S(event_id.into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let taken = self
+            .leases
+            .take(
+                &pk,
+                "IDEMPOTENCY",
+                fields,
+                self.in_progress_for,
+                self.keep_for,
+                now,
             )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#until", "inProgressUntil")
-            .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
-            .expression_attribute_values(":now", AttributeValue::N(epoch.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        if let Err(err) = claim {
-            let Some(existing) = refused_claim(&err) else {
-                return Err(ProcessError::from(err));
-            };
-            let existing = existing
-                .as_ref()
-                .map(|(status, until)| (status.as_str(), *until));
-            return match decide(existing, epoch) {
-                Decision::AlreadyDone => {
+            .await
+            .map_err(outcome_of)?;
+        if let Taken::Refused(record) = taken {
+            return match lease::holder(&record, now.timestamp()) {
+                Holder::Completed => {
                     info!(handler, event_id, "event already handled; skipped");
                     Ok(Outcome::Skipped)
                 }
-                Decision::InProgressElsewhere { until } => {
+                Holder::Held { until } => {
                     let reason = format!(
                         "event {event_id} is being handled by another delivery until {until}"
                     );
                     Err(ProcessError::Transient(reason.into()))
                 }
                 // The condition failed on a record that has since gone: try again later.
-                Decision::Run => {
+                Holder::Free => {
                     let reason = format!("claim on event {event_id} lost a race");
                     Err(ProcessError::Transient(reason.into()))
                 }
@@ -156,27 +121,15 @@ impl Idempotency {
 
         match work().await {
             Ok(()) => {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::key(handler, event_id)))
-                    .update_expression("SET #status = :completed")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":completed", AttributeValue::S(COMPLETED.into()))
-                    .send()
-                    .await?;
+                self.leases
+                    .complete(&pk, "IDEMPOTENCY", Default::default(), self.keep_for, now)
+                    .await
+                    .map_err(outcome_of)?;
                 Ok(Outcome::Done)
             }
             Err(e) => {
                 // Release the claim so the retry can run the work.
-                if let Err(release) = self
-                    .client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::key(handler, event_id)))
-                    .send()
-                    .await
-                {
+                if let Err(release) = self.leases.release(&pk, "IDEMPOTENCY").await {
                     warn!(error.message = %release, "could not release the idempotency claim; it expires by itself");
                 }
                 Err(e)
@@ -185,32 +138,12 @@ impl Idempotency {
     }
 }
 
-/// The record that refused a claim, when the put failed on its condition (None when it failed otherwise).
-fn refused_claim<R>(err: &SdkError<PutItemError, R>) -> Option<Option<(String, i64)>> {
-    let PutItemError::ConditionalCheckFailedException(e) = err.as_service_error()? else {
-        return None;
-    };
-    Some(e.item().map(|item| {
-        let status = item
-            .get("status")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default();
-        let until = item
-            .get("inProgressUntil")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        (status, until)
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
-    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_smithy_mocks::{mock, mock_client, Rule};
@@ -238,14 +171,26 @@ mod tests {
 
     #[test]
     fn decisions() {
-        assert_eq!(decide(None, NOW), Decision::Run);
-        assert_eq!(decide(Some((COMPLETED, 0)), NOW), Decision::AlreadyDone);
+        let record = |status: &str, until: i64| {
+            std::collections::HashMap::from([
+                ("status".to_owned(), AttributeValue::S(status.into())),
+                (
+                    "inProgressUntil".to_owned(),
+                    AttributeValue::N(until.to_string()),
+                ),
+            ])
+        };
+        assert_eq!(lease::holder(&Default::default(), NOW), Holder::Free);
+        assert_eq!(lease::holder(&record(COMPLETED, 0), NOW), Holder::Completed);
         assert_eq!(
-            decide(Some((IN_PROGRESS, NOW + 60)), NOW),
-            Decision::InProgressElsewhere { until: NOW + 60 }
+            lease::holder(&record(IN_PROGRESS, NOW + 60), NOW),
+            Holder::Held { until: NOW + 60 }
         );
         // A claim whose worker died (expired) can be taken again.
-        assert_eq!(decide(Some((IN_PROGRESS, NOW - 1)), NOW), Decision::Run);
+        assert_eq!(
+            lease::holder(&record(IN_PROGRESS, NOW - 1), NOW),
+            Holder::Free
+        );
     }
 
     #[tokio::test]

@@ -20,8 +20,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 
 use crate::config::{ConfigError, WorkerConfig};
+use crate::error::ProcessError;
 use crate::outbox::Outbox;
-use crate::runtime::{Body, Message, ProcessError, QueueOps, Runtime};
+use crate::runtime::{Body, Message, QueueOps, Runtime};
 use crate::sqs::SqsQueue;
 
 /// JSON logs when Lambda's log format is JSON (Terraform sets it), level from `AWS_LAMBDA_LOG_LEVEL`; the EMF
@@ -60,7 +61,7 @@ pub fn service(aws: &SdkConfig, config: &WorkerConfig) -> domain::service::Servi
 pub fn schedules(
     aws: &SdkConfig,
     target_variable: &'static str,
-) -> Result<Arc<dyn domain::lifecycle::Schedules>, ConfigError> {
+) -> Result<Arc<dyn domain::schedule::Schedules>, ConfigError> {
     let config = crate::scheduler::SchedulerConfig::from_env(target_variable)?;
     Ok(Arc::new(crate::scheduler::Scheduler::new(
         aws_sdk_scheduler::Client::new(aws),

@@ -4,8 +4,10 @@
 pub mod aws_error;
 pub mod backoff;
 pub mod config;
+pub mod error;
 pub mod idempotency;
 pub mod lambda;
+pub mod lease;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;

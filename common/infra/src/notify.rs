@@ -16,7 +16,7 @@ use domain::notify::Notice;
 use serde_json::json;
 use tracing::{instrument, warn};
 
-use crate::runtime::ProcessError;
+use crate::error::ProcessError;
 
 /// A delivery channel, and the claim and NotificationSent it gets.
 pub const PUSH: &str = "push";

@@ -3,17 +3,17 @@
 //! items to the bus; nothing writes the table and the bus separately.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use domain::event::Envelope;
 use tracing::instrument;
 
-use crate::runtime::ProcessError;
+use crate::error::ProcessError;
+use crate::runtime::EventSink;
 
 /// Partition key prefix of outbox items.
 pub const EVENT_PREFIX: &str = "EVENT#";
@@ -61,13 +61,6 @@ pub fn transact_put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Where events that change no state are recorded (`ErrorOccurred`): the runtime holds one as a trait object.
-pub trait EventSink: Send + Sync {
-    fn record<'a>(&'a self, envelope: &'a Envelope) -> BoxFuture<'a, Result<(), ProcessError>>;
-}
-
 /// The outbox of one table.
 #[derive(Debug, Clone)]
 pub struct Outbox {
@@ -108,9 +101,10 @@ impl Outbox {
     }
 }
 
+#[async_trait]
 impl EventSink for Outbox {
-    fn record<'a>(&'a self, envelope: &'a Envelope) -> BoxFuture<'a, Result<(), ProcessError>> {
-        Box::pin(self.put(envelope))
+    async fn record(&self, envelope: &Envelope) -> Result<(), ProcessError> {
+        self.put(envelope).await
     }
 }
 

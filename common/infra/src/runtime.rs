@@ -19,101 +19,23 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
+use domain::dead_letter::ErrorKind;
 use domain::event::{CorrelationId, DomainEvent, Envelope, ErrorOccurred};
 use domain::queue::QueuePolicy;
 use futures::{FutureExt, StreamExt};
 use tracing::{error, info, warn, Instrument};
 
-use crate::aws_error::{classify, Retry};
 use crate::backoff::visibility_after;
 use crate::metrics::worker;
-use crate::outbox::EventSink;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The message attribute carrying the correlation id alongside a message.
-pub const CORRELATION_ATTRIBUTE: &str = "correlationId";
+use crate::error::ProcessError;
+/// The message attribute carrying the correlation id alongside a message (the dead-letter contract's).
+pub use domain::dead_letter::CORRELATION as CORRELATION_ATTRIBUTE;
 /// Default number of messages of one batch handled at once.
 pub const DEFAULT_CONCURRENCY: usize = 10;
-
-/// How handling one message failed, and so what happens to it.
-#[derive(Debug, thiserror::Error)]
-pub enum ProcessError {
-    /// The message cannot be read: permanent.
-    #[error("invalid message: {0}")]
-    Invalid(String),
-    /// A business rule refused it and always will: permanent.
-    #[error("rejected: {0}")]
-    Rejected(String),
-    /// Worth another try later (throttling, timeouts, a dependency down).
-    #[error("transient: {0}")]
-    Transient(#[source] BoxError),
-    /// Will fail the same way every time.
-    #[error("permanent: {0}")]
-    Permanent(#[source] BoxError),
-}
-
-impl ProcessError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Transient(_))
-    }
-
-    /// The error and its causes on one line (an SDK error's own text is only "service error": its cause
-    /// has the code and message), for the dead letter's `error.message` and `ErrorOccurred`.
-    pub fn describe(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        text
-    }
-
-    /// The `error.kind` attribute of a dead letter.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Invalid(_) => "invalid_message",
-            Self::Rejected(_) => "rejected",
-            Self::Transient(_) => "transient",
-            Self::Permanent(_) => "permanent",
-        }
-    }
-}
-
-impl<E> From<SdkError<E, HttpResponse>> for ProcessError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    fn from(err: SdkError<E, HttpResponse>) -> Self {
-        match classify(&err) {
-            Retry::Transient => Self::Transient(Box::new(err)),
-            Retry::Permanent => Self::Permanent(Box::new(err)),
-        }
-    }
-}
-
-/// A use-case's refusal is permanent (the rule will say no again); the store's failures are transient: a
-/// condition that failed even after the use-case's own retries is contention, and the SDK has already
-/// classified and retried what it could (a permanent store error, e.g. a missing permission, goes to the DLQ
-/// after `maxReceiveCount` backed-off receives, where its alarm fires).
-impl From<domain::service::ServiceError> for ProcessError {
-    fn from(e: domain::service::ServiceError) -> Self {
-        match e {
-            domain::service::ServiceError::Domain(d) => Self::Rejected(d.to_string()),
-            domain::service::ServiceError::Store(s) => Self::Transient(Box::new(s)),
-        }
-    }
-}
 
 /// A message body the runtime can parse before calling the handler.
 pub trait Body: Sized + Send {
@@ -159,25 +81,30 @@ pub struct Message<B> {
 #[derive(Debug)]
 pub struct DeadLetter<'a> {
     pub message: &'a SqsMessage,
-    pub error_kind: &'static str,
+    pub error_kind: ErrorKind,
     pub error_message: String,
     pub failed_at: DateTime<Utc>,
 }
 
 /// What the runtime asks of the queue (the SQS adapter in AWS, a fake in tests).
+#[async_trait]
 pub trait QueueOps: Send + Sync {
     /// Hides a received message for `timeout` from now.
-    fn change_visibility(
+    async fn change_visibility(
         &self,
         receipt_handle: &str,
         timeout: Duration,
-    ) -> impl Future<Output = Result<(), ProcessError>> + Send;
+    ) -> Result<(), ProcessError>;
 
     /// Sends the original body and attributes to the DLQ, with the error attributes.
-    fn dead_letter(
-        &self,
-        letter: DeadLetter<'_>,
-    ) -> impl Future<Output = Result<(), ProcessError>> + Send;
+    async fn dead_letter(&self, letter: DeadLetter<'_>) -> Result<(), ProcessError>;
+}
+
+/// Where the runtime records the events that change no state (`ErrorOccurred`): the table's outbox in AWS
+/// (`infra::outbox::Outbox`), a fake in tests. The runtime's own port: it holds one as a trait object.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    async fn record(&self, envelope: &Envelope) -> Result<(), ProcessError>;
 }
 
 /// The runtime of one worker: its queue, the queue's policy and where `ErrorOccurred` events are recorded.
@@ -381,7 +308,7 @@ impl<Q: QueueOps> Runtime<Q> {
         ids: &Ids,
         e: &ProcessError,
     ) -> Option<String> {
-        error!(error.message = %e, error.cause_chain = ?e, error.kind = e.kind(), retryable = false, "message failed permanently; sent to the DLQ");
+        error!(error.message = %e, error.cause_chain = ?e, error.kind = %e.kind(), retryable = false, "message failed permanently; sent to the DLQ");
         let letter = DeadLetter {
             message,
             error_kind: e.kind(),
@@ -409,7 +336,7 @@ impl<Q: QueueOps> Runtime<Q> {
         let event = ErrorOccurred {
             queue: errors.queue_name.clone(),
             message_id: message_id.to_owned(),
-            error_kind: e.kind().to_owned(),
+            error_kind: e.kind().as_str().to_owned(),
             error_message: e.describe(),
             event_id: ids.event_id.clone(),
         };

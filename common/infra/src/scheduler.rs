@@ -9,13 +9,13 @@ use aws_sdk_scheduler::types::{
 use aws_sdk_scheduler::Client;
 use chrono::{DateTime, Utc};
 use domain::event::Envelope;
-use domain::lifecycle::{Scheduled, Schedules};
+use domain::schedule::{Scheduled, Schedules};
 use domain::store::StoreError;
 use tracing::{info, instrument};
 
+use crate::aws_error::to_store_error;
 use crate::config::{required, ConfigError};
 use crate::runtime::Body;
-use crate::store::store_error;
 
 /// Where a worker's schedules go and what they deliver to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,17 +65,17 @@ impl Schedules for Scheduler {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let input =
-            serde_json::to_string(step).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            serde_json::to_string(step).map_err(|e| StoreError::permanent(e.to_string()))?;
         let target = Target::builder()
             .arn(&self.config.target_arn)
             .role_arn(&self.config.role_arn)
             .input(input)
             .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(|e| StoreError::permanent(e.to_string()))?;
         let window = FlexibleTimeWindow::builder()
             .mode(FlexibleTimeWindowMode::Off)
             .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(|e| StoreError::permanent(e.to_string()))?;
         let created = self
             .client
             .create_schedule()
@@ -109,11 +109,11 @@ impl Schedules for Scheduler {
                     .action_after_completion(ActionAfterCompletion::Delete)
                     .send()
                     .await
-                    .map_err(store_error)?;
+                    .map_err(to_store_error)?;
                 info!("schedule moved");
                 Ok(())
             }
-            Err(e) => Err(store_error(e)),
+            Err(e) => Err(to_store_error(e)),
         }
     }
 
@@ -137,7 +137,7 @@ impl Schedules for Scheduler {
             {
                 Ok(())
             }
-            Err(e) => Err(store_error(e)),
+            Err(e) => Err(to_store_error(e)),
         }
     }
 }
@@ -183,7 +183,7 @@ impl Body for Incoming {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use domain::lifecycle::Due;
+    use domain::schedule::Due;
 
     use super::*;
 

@@ -4,24 +4,20 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsMessageAttribute;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_sdk_sqs::Client;
 use chrono::SecondsFormat;
+use domain::dead_letter::{
+    ERROR_KIND, ERROR_MESSAGE, FAILED_AT, MAX_ATTRIBUTES, MAX_ERROR_MESSAGE_CHARS,
+};
 use domain::queue::MAX_VISIBILITY;
 use tracing::warn;
 
-use crate::runtime::{DeadLetter, ProcessError, QueueOps};
-
-/// Attributes a dead letter gets on top of the original ones.
-pub const ERROR_KIND: &str = "error.kind";
-pub const ERROR_MESSAGE: &str = "error.message";
-pub const FAILED_AT: &str = "failed.at";
-/// SQS's limit of message attributes per message.
-pub const MAX_ATTRIBUTES: usize = 10;
-/// Longest `error.message` kept (the message and its attributes share SQS's 256 KiB).
-pub const MAX_ERROR_MESSAGE_CHARS: usize = 1024;
+use crate::error::ProcessError;
+use crate::runtime::{DeadLetter, QueueOps};
 
 /// One worker's queue and its DLQ.
 #[derive(Debug, Clone)]
@@ -41,6 +37,7 @@ impl SqsQueue {
     }
 }
 
+#[async_trait]
 impl QueueOps for SqsQueue {
     async fn change_visibility(
         &self,
@@ -68,7 +65,7 @@ impl QueueOps for SqsQueue {
             error_message.push_str("(no message)");
         }
         let error_attributes = [
-            (ERROR_KIND, letter.error_kind.to_owned()),
+            (ERROR_KIND, letter.error_kind.as_str().to_owned()),
             (ERROR_MESSAGE, error_message),
             (
                 FAILED_AT,
@@ -161,7 +158,7 @@ mod tests {
     fn letter(message: &SqsMessage) -> DeadLetter<'_> {
         DeadLetter {
             message,
-            error_kind: "invalid_message",
+            error_kind: domain::dead_letter::ErrorKind::InvalidMessage,
             error_message: "unknown envelope version \"9\"".into(),
             failed_at: Utc
                 .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)

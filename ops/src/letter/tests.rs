@@ -53,7 +53,7 @@ fn a_letter_without_error_attributes_ran_out_of_retries() {
         &[],
     ));
     assert_eq!(letter.kind_of_body, "due:auction-close");
-    assert_eq!(letter.error_kind, RETRIES_EXHAUSTED);
+    assert_eq!(letter.error_kind, ErrorKind::RetriesExhausted.as_str());
     // No failed.at: when it entered the DLQ.
     assert_eq!(letter.age(now()), Duration::from_secs(3 * 3600));
 }

@@ -6,8 +6,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use infra::config::WorkerConfig;
+use infra::error::ProcessError;
 use infra::idempotency::Idempotency;
-use infra::runtime::{Body, Message, ProcessError};
+use infra::runtime::{Body, Message};
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use domain::event::DomainEvent;
-use domain::lifecycle::{Due, Schedules};
+use domain::schedule::{Due, Schedules};
 use domain::service::Service;
-use infra::runtime::{Message, ProcessError};
+use infra::error::ProcessError;
+use infra::runtime::Message;
 use infra::scheduler::Incoming;
 use tracing::info;
 

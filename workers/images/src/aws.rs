@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_rekognition::types::{Image, S3Object};
 use aws_sdk_s3::primitives::ByteStream;
-use infra::runtime::ProcessError;
+use infra::error::ProcessError;
 use tracing::instrument;
 
 use crate::{Object, Objects, Vision};

@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::lifecycle::{photo_ref, PhotoOutcome};
-use domain::model::PhotoStatus;
+use domain::item::PhotoStatus;
+use domain::item::{photo::photo_ref, PhotoOutcome};
 use domain::service::{Service, Step};
-use infra::runtime::{Body, Message, ProcessError};
+use infra::error::ProcessError;
+use infra::runtime::{Body, Message};
 use tracing::{info, warn};
 
 /// The presigned form admits 15 MB; anything larger than this never came through it.

@@ -13,9 +13,10 @@ use chrono::Utc;
 use domain::event::{Envelope, NotificationSent};
 use domain::notify::{self, Audience, Directory};
 use futures::future::join_all;
+use infra::error::ProcessError;
 use infra::notify::{ClaimState, Claims, Delivery, Publish, EMAIL, PUSH};
-use infra::outbox::EventSink;
-use infra::runtime::{Message, ProcessError};
+use infra::runtime::EventSink;
+use infra::runtime::Message;
 use tracing::{info, warn};
 
 /// What the handler works with, built once per cold start.

@@ -3,7 +3,7 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use aws_smithy_types::DateTime;
-use infra::runtime::ProcessError;
+use infra::error::ProcessError;
 use tracing::instrument;
 
 use crate::{Bus, Pending};

@@ -13,9 +13,9 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use domain::event::Envelope;
+use infra::error::ProcessError;
 use infra::metrics::worker;
 use infra::outbox::{ENVELOPE_ATTRIBUTE, EVENT_PREFIX};
-use infra::runtime::ProcessError;
 use tracing::{error, info, warn};
 
 mod bus;

@@ -3,6 +3,9 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::*;
+use crate::auction::NewAuction;
+use crate::item::{Category, ItemMode, ItemStatus, NewItem, PhotoStatus};
+use crate::rating::NewRating;
 use crate::store::memory::MemoryStore;
 
 fn ctx(caller: &str) -> Ctx {
@@ -23,11 +26,11 @@ fn lot() -> NewItem {
         title: "Bike".into(),
         description: String::new(),
         category: Category::Sports,
-        location: rules::Point {
+        location: crate::geo::Point {
             lat: 52.52,
             lon: 13.405,
         },
-        mode: rules::Mode::Auction,
+        mode: ItemMode::Auction,
     }
 }
 
@@ -91,7 +94,7 @@ async fn concurrent_bids_leave_the_highest_accepted_bid_leading() {
 async fn a_completed_reservation_moves_both_users_stats_once_and_can_be_rated_once() {
     let (service, store) = service();
     let mut free = lot();
-    free.mode = rules::Mode::Free;
+    free.mode = ItemMode::Free;
     let item = service.create_item(&ctx("seller"), free).await.unwrap();
     let r = service.reserve(&ctx("buyer"), &item.id).await.unwrap();
     // A second reservation of the same item is refused.
@@ -222,7 +225,7 @@ async fn a_reservation_expires_once_and_frees_its_item() {
     // GIVEN a reserved free item
     let (service, store) = service();
     let mut free = lot();
-    free.mode = rules::Mode::Free;
+    free.mode = ItemMode::Free;
     let item = service.create_item(&ctx("seller"), free).await.unwrap();
     let r = service.reserve(&ctx("buyer"), &item.id).await.unwrap();
     // WHEN the expiry fires at expiresAt, twice
@@ -269,18 +272,18 @@ async fn a_photo_is_settled_once() {
     let seller = ctx("seller");
     let item = service.create_item(&seller, lot()).await.unwrap();
     let photo = service.add_photo(&seller, &item.id).await.unwrap();
-    let r = crate::lifecycle::photo_ref(&photo.key, "uploads/").expect("our key");
+    let r = crate::item::photo::photo_ref(&photo.key, "uploads/").expect("our key");
     let (_, found) = service.photo(&r).await.unwrap().expect("photo");
     assert_eq!(found.status, PhotoStatus::Pending);
     // WHEN it is rejected, then (a late duplicate) processed
-    let rejected = crate::lifecycle::PhotoOutcome::Rejected {
+    let rejected = crate::item::PhotoOutcome::Rejected {
         reason: "not a photo".into(),
     };
     assert_eq!(
         service.settle_photo(&seller, &r, &rejected).await.unwrap(),
         Step::Done
     );
-    let ready = crate::lifecycle::PhotoOutcome::Ready {
+    let ready = crate::item::PhotoOutcome::Ready {
         thumbnails: Default::default(),
         labels: vec![],
     };

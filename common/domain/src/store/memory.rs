@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::item::ItemStatus;
 
 #[derive(Default)]
 struct State {
@@ -19,7 +20,6 @@ struct State {
     ratings: HashSet<(String, String, String)>,
     devices: HashMap<(String, String), Device>,
     events: Vec<Envelope>,
-    requests: HashMap<String, (String, Option<StoredResponse>)>,
 }
 
 #[derive(Default)]
@@ -250,44 +250,6 @@ impl Store for MemoryStore {
             Self::apply(&mut state, write);
         }
         state.events.extend(change.events);
-        Ok(())
-    }
-
-    async fn claim_request(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<Claim, StoreError> {
-        let mut state = self.state();
-        Ok(match state.requests.get(key) {
-            None => {
-                state
-                    .requests
-                    .insert(key.to_owned(), (fingerprint.to_owned(), None));
-                Claim::Fresh
-            }
-            Some((f, _)) if f != fingerprint => Claim::Mismatch,
-            Some((_, Some(response))) => Claim::Replay(response.clone()),
-            Some((_, None)) => Claim::InProgress,
-        })
-    }
-
-    async fn finish_request(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        response: StoredResponse,
-        _now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.state()
-            .requests
-            .insert(key.to_owned(), (fingerprint.to_owned(), Some(response)));
-        Ok(())
-    }
-
-    async fn release_request(&self, key: &str) -> Result<(), StoreError> {
-        self.state().requests.remove(key);
         Ok(())
     }
 }

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use aws_lambda_events::event::sqs::SqsMessageAttribute;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use domain::event::{CorrelationId, DomainEvent, ErrorOccurred, ItemExpired};
 
 use super::*;
@@ -35,6 +37,7 @@ impl FakeQueue {
     }
 }
 
+#[async_trait]
 impl QueueOps for FakeQueue {
     async fn change_visibility(
         &self,
@@ -54,7 +57,7 @@ impl QueueOps for FakeQueue {
         }
         self.calls.lock().expect("lock").push(Call::DeadLetter {
             message_id: letter.message.message_id.clone().unwrap_or_default(),
-            kind: letter.error_kind,
+            kind: letter.error_kind.as_str(),
             error: letter.error_message,
         });
         Ok(())
@@ -238,18 +241,14 @@ struct FakeSink {
     fail: bool,
 }
 
-impl crate::outbox::EventSink for FakeSink {
-    fn record<'a>(
-        &'a self,
-        envelope: &'a Envelope,
-    ) -> crate::outbox::BoxFuture<'a, Result<(), ProcessError>> {
-        Box::pin(async move {
-            if self.fail {
-                return Err(ProcessError::Transient("table throttled".into()));
-            }
-            self.events.lock().expect("lock").push(envelope.clone());
-            Ok(())
-        })
+#[async_trait]
+impl EventSink for FakeSink {
+    async fn record(&self, envelope: &Envelope) -> Result<(), ProcessError> {
+        if self.fail {
+            return Err(ProcessError::Transient("table throttled".into()));
+        }
+        self.events.lock().expect("lock").push(envelope.clone());
+        Ok(())
     }
 }
 
@@ -423,7 +422,7 @@ fn sdk_errors_become_transient_or_permanent() {
     assert!(service("ThrottlingException").is_retryable());
     let permanent = service("InvalidParameterValue");
     assert!(!permanent.is_retryable());
-    assert_eq!(permanent.kind(), "permanent");
+    assert_eq!(permanent.kind().as_str(), "permanent");
 }
 
 #[test]

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-pub use crate::events::*;
+mod catalog;
+
+pub use catalog::*;
 
 /// The envelope version this code writes and reads.
 pub const ENVELOPE_VERSION: &str = "1";

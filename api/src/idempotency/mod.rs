@@ -12,13 +12,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
 use domain::error::{Conflict, Unprocessable};
-use domain::store::{Claim, StoredResponse};
 use sha2::{Digest, Sha256};
 use tracing::warn;
 
 use crate::context::caller_of;
 use crate::error::{too_large, ApiError};
 use crate::{AppState, BODY_LIMIT};
+
+mod records;
+
+pub use records::{Claim, DynamoRequests, MemoryRequests, Requests, StoredResponse};
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on a response answered from an earlier request with the same key.
@@ -60,8 +63,8 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         return too_large().into_response();
     };
     let print = fingerprint(&parts.method, parts.uri.path(), &body);
-    let store = state.service.store();
-    match store.claim_request(&key, &print, Utc::now()).await {
+    let store = state.requests.as_ref();
+    match store.claim(&key, &print, Utc::now()).await {
         Ok(Claim::Fresh) => {}
         Ok(Claim::Replay(stored)) => return replay(stored),
         Ok(Claim::Mismatch) => {
@@ -87,12 +90,12 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     let body = match to_bytes(body, MAX_KEPT).await {
         Ok(body) => body,
         Err(e) => {
-            let _ = store.release_request(&key).await;
+            let _ = store.release(&key).await;
             return ApiError::internal(&e).into_response();
         }
     };
     let kept = if parts.status.is_server_error() {
-        store.release_request(&key).await
+        store.release(&key).await
     } else {
         let content_type = parts
             .headers
@@ -105,7 +108,7 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
             content_type,
             body: body.to_vec(),
         };
-        store.finish_request(&key, &print, stored, Utc::now()).await
+        store.finish(&key, &print, stored, Utc::now()).await
     };
     if let Err(e) = kept {
         // The request's effect is stored; only its replay is lost: a retry with this key answers 409 until

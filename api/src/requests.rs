@@ -1,0 +1,121 @@
+//! The request bodies of the API as they go over the wire (serde, `deny_unknown_fields`, the OpenAPI schema),
+//! each mapped to the domain command it stands for. The domain's commands know nothing of HTTP.
+
+use domain::auction;
+use domain::geo;
+use domain::item::{self, Category, ItemMode};
+use domain::profile;
+use domain::rating;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Point {
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    pub lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    pub lon: f64,
+}
+
+impl From<Point> for geo::Point {
+    fn from(p: Point) -> Self {
+        geo::Point {
+            lat: p.lat,
+            lon: p.lon,
+        }
+    }
+}
+
+/// `POST /items`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewItem {
+    #[schema(min_length = 1, max_length = 120)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub description: String,
+    pub category: Category,
+    pub location: Point,
+    pub mode: ItemMode,
+}
+
+impl From<NewItem> for item::NewItem {
+    fn from(r: NewItem) -> Self {
+        item::NewItem {
+            title: r.title,
+            description: r.description,
+            category: r.category,
+            location: r.location.into(),
+            mode: r.mode,
+        }
+    }
+}
+
+/// `POST /auctions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewAuction {
+    pub item_id: String,
+    /// Cents.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub starting_price: i64,
+    /// Cents, at least 1.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub min_increment: i64,
+    /// How long the auction runs (the deployment sets the shortest; at most 7 days).
+    #[schema(minimum = 1, maximum = 604_800)]
+    pub duration_seconds: i64,
+}
+
+impl From<NewAuction> for auction::NewAuction {
+    fn from(r: NewAuction) -> Self {
+        auction::NewAuction {
+            item_id: r.item_id,
+            starting_price: r.starting_price,
+            min_increment: r.min_increment,
+            duration_seconds: r.duration_seconds,
+        }
+    }
+}
+
+/// `PUT /users/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileUpdate {
+    #[schema(min_length = 1, max_length = 60)]
+    pub display_name: Option<String>,
+    pub home: Option<Point>,
+}
+
+impl From<ProfileUpdate> for profile::ProfileUpdate {
+    fn from(r: ProfileUpdate) -> Self {
+        profile::ProfileUpdate {
+            display_name: r.display_name,
+            home: r.home.map(Into::into),
+        }
+    }
+}
+
+/// `POST /users/{id}/ratings`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRating {
+    /// The reservation or auction id of the deal.
+    pub about: String,
+    #[schema(minimum = 1, maximum = 5)]
+    pub stars: u8,
+    #[schema(max_length = 500)]
+    pub comment: Option<String>,
+}
+
+impl From<NewRating> for rating::NewRating {
+    fn from(r: NewRating) -> Self {
+        rating::NewRating {
+            about: r.about,
+            stars: r.stars,
+            comment: r.comment,
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The item aggregate: a listing, free or for auction, with its photos. Its rules (post, withdraw, the
+//! listing's expiry) are here; its photos' in [`photo`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+use crate::error::{Conflict, DomainError, Validator};
+use crate::geo::{self, Point};
+use crate::schedule::Decision;
+
+pub mod photo;
+
+pub use photo::{Photo, PhotoOutcome, PhotoRef, PhotoStatus};
+
+/// A listing expires 30 days after it was posted if nobody took it.
+pub const LISTING_TTL: Duration = Duration::days(30);
+
+string_enum!(
+    /// What an item is: the category browse and labels use these.
+    Category {
+        Furniture => "furniture",
+        Electronics => "electronics",
+        Clothing => "clothing",
+        Books => "books",
+        Kids => "kids",
+        Garden => "garden",
+        Sports => "sports",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// Free items: AVAILABLE → RESERVED → PICKED_UP (back to AVAILABLE on cancel/expiry). Auction items:
+    /// AVAILABLE → IN_AUCTION → SOLD | UNSOLD. Any listing past expiresAt and not taken → EXPIRED.
+    ItemStatus {
+        Available => "AVAILABLE",
+        Reserved => "RESERVED",
+        PickedUp => "PICKED_UP",
+        InAuction => "IN_AUCTION",
+        Sold => "SOLD",
+        Unsold => "UNSOLD",
+        Expired => "EXPIRED",
+    }
+);
+
+string_enum!(
+    /// How an item changes hands: reserved and picked up for free, or sold by auction.
+    ItemMode {
+        Free => "free",
+        Auction => "auction",
+    }
+);
+
+impl ItemStatus {
+    /// Listed and open to takers: shown when browsing.
+    pub fn is_listed(self) -> bool {
+        matches!(self, ItemStatus::Available | ItemStatus::InAuction)
+    }
+}
+
+/// Where an item is: coordinates and their geohash (precision 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
+    pub lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
+    pub lon: f64,
+    /// Geohash of precision 6.
+    pub geohash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub id: String,
+    pub seller_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: Category,
+    pub location: Location,
+    pub mode: ItemMode,
+    pub status: ItemStatus,
+    /// Photos by id.
+    #[serde(default)]
+    pub photos: BTreeMap<String, Photo>,
+    pub created_at: DateTime<Utc>,
+    /// When the listing expires if not taken.
+    pub expires_at: DateTime<Utc>,
+    /// The active reservation, while RESERVED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<String>,
+    /// The item's auction, once one was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auction_id: Option<String>,
+}
+
+/// Post an item (`POST /items`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub title: String,
+    pub description: String,
+    pub category: Category,
+    pub location: Point,
+    pub mode: ItemMode,
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// A new listing, AVAILABLE for [`LISTING_TTL`].
+pub fn new_item(
+    input: NewItem,
+    seller_id: &str,
+    id: String,
+    now: DateTime<Utc>,
+) -> Result<Item, DomainError> {
+    let mut v = Validator::default();
+    let title = input.title.trim().to_owned();
+    v.check(
+        (1..=120).contains(&chars(&title)),
+        "title",
+        "must be 1 to 120 characters",
+    )
+    .check(
+        chars(&input.description) <= 2000,
+        "description",
+        "must be at most 2000 characters",
+    )
+    .check(
+        (-90.0..=90.0).contains(&input.location.lat),
+        "location.lat",
+        "must be between -90 and 90",
+    )
+    .check(
+        (-180.0..=180.0).contains(&input.location.lon),
+        "location.lon",
+        "must be between -180 and 180",
+    );
+    v.finish()?;
+    let Point { lat, lon } = input.location;
+    Ok(Item {
+        id,
+        seller_id: seller_id.to_owned(),
+        title,
+        description: input.description,
+        category: input.category,
+        location: Location {
+            lat,
+            lon,
+            geohash: geo::encode(lat, lon, geo::ITEM_PRECISION),
+        },
+        mode: input.mode,
+        status: ItemStatus::Available,
+        photos: Default::default(),
+        created_at: now,
+        expires_at: now + LISTING_TTL,
+        reservation_id: None,
+        auction_id: None,
+    })
+}
+
+/// Only the item's seller may do this.
+pub(crate) fn own_item(item: &Item, caller: &str) -> Result<(), DomainError> {
+    if item.seller_id == caller {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "only the item's seller may do this".into(),
+        ))
+    }
+}
+
+/// The seller withdraws a listing nobody has taken.
+pub fn delete_item(item: &Item, caller: &str) -> Result<(), DomainError> {
+    own_item(item, caller)?;
+    if item.status != ItemStatus::Available {
+        return Err(DomainError::conflict(
+            Conflict::ItemNotAvailable,
+            format!(
+                "the item is {}: only an AVAILABLE item can be deleted",
+                item.status
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The item is open to takers now: AVAILABLE and not past its listing's expiry.
+pub(crate) fn expect_available(item: &Item, now: DateTime<Utc>) -> Result<(), DomainError> {
+    if item.status != ItemStatus::Available || now >= item.expires_at {
+        let status = if item.status == ItemStatus::Available {
+            ItemStatus::Expired
+        } else {
+            item.status
+        };
+        return Err(DomainError::conflict(
+            Conflict::ItemNotAvailable,
+            format!("the item is {status}, not AVAILABLE"),
+        ));
+    }
+    Ok(())
+}
+
+/// A listing nobody took by its expiresAt expires: AVAILABLE (free, or an auction item never put up) only.
+/// Reserved items wait for their reservation, auctions for their close.
+pub fn expire_listing(item: &Item, now: DateTime<Utc>) -> Decision<Item> {
+    if item.status != ItemStatus::Available {
+        return Decision::Settled("the item is not available");
+    }
+    if now < item.expires_at {
+        return Decision::NotDue(item.expires_at);
+    }
+    let mut next = item.clone();
+    next.status = ItemStatus::Expired;
+    Decision::Act(next)
+}
+
+#[cfg(test)]
+mod tests;

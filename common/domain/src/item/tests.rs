@@ -1,0 +1,152 @@
+use std::collections::BTreeMap;
+
+use super::photo::*;
+use super::*;
+use crate::error::{Conflict, DomainError, Unprocessable};
+use crate::reservation::RESERVATION_TTL;
+use crate::testing::{conflict, input, item, new_id, now, open_auction, reserve, reserved};
+
+#[test]
+fn a_new_item_is_available_with_a_geohash_and_a_30_day_listing() {
+    let item = item(ItemMode::Free);
+    assert_eq!(item.title, "Oak table");
+    assert_eq!(item.status, ItemStatus::Available);
+    assert_eq!(item.location.geohash, "u09tun");
+    assert_eq!(item.expires_at - item.created_at, Duration::days(30));
+}
+
+#[test]
+fn invalid_items_are_refused_field_by_field() {
+    let mut bad = input(ItemMode::Free);
+    bad.title = " ".into();
+    bad.description = "x".repeat(2001);
+    bad.location.lat = 91.0;
+    let Err(DomainError::Invalid(fields)) = new_item(bad, "s", new_id(), now()) else {
+        panic!("expected invalid");
+    };
+    let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(names, ["title", "description", "location.lat"]);
+    let mut long = input(ItemMode::Free);
+    long.title = "é".repeat(120);
+    assert!(
+        new_item(long, "s", new_id(), now()).is_ok(),
+        "120 characters, not bytes"
+    );
+}
+
+#[test]
+fn only_the_seller_deletes_and_only_an_available_item() {
+    let item = item(ItemMode::Free);
+    assert!(delete_item(&item, "seller").is_ok());
+    assert!(matches!(
+        delete_item(&item, "other"),
+        Err(DomainError::Forbidden(_))
+    ));
+    let (reserved, _) = reserve(&item, "buyer", now(), RESERVATION_TTL).unwrap();
+    assert_eq!(
+        conflict(delete_item(&reserved, "seller").unwrap_err()),
+        Conflict::ItemNotAvailable
+    );
+}
+
+#[test]
+fn photos_are_pending_and_bounded() {
+    let mut item = item(ItemMode::Free);
+    for i in 0..MAX_PHOTOS {
+        item = add_photo(&item, "seller", &i.to_string(), format!("k{i}"), now()).unwrap();
+    }
+    assert_eq!(item.photos["0"].status, PhotoStatus::Pending);
+    assert!(matches!(
+        add_photo(&item, "seller", "x", "k".into(), now()),
+        Err(DomainError::Unprocessable(Unprocessable::TooManyPhotos, _))
+    ));
+    assert!(matches!(
+        add_photo(&item, "other", "x", "k".into(), now()),
+        Err(DomainError::Forbidden(_))
+    ));
+}
+
+#[test]
+fn only_available_listings_expire() {
+    let free = item(ItemMode::Free);
+    assert_eq!(
+        expire_listing(&free, free.expires_at - Duration::seconds(1)),
+        Decision::NotDue(free.expires_at)
+    );
+    let Decision::Act(next) = expire_listing(&free, free.expires_at) else {
+        panic!("expected to expire")
+    };
+    assert_eq!(next.status, ItemStatus::Expired);
+    let (_, reserved) = reserved();
+    assert!(matches!(
+        expire_listing(&reserved, reserved.expires_at),
+        Decision::Settled(_)
+    ));
+    let (_, in_auction) = open_auction();
+    assert!(matches!(
+        expire_listing(&in_auction, in_auction.expires_at),
+        Decision::Settled(_)
+    ));
+}
+
+#[test]
+fn upload_keys_name_user_item_and_photo() {
+    assert_eq!(
+        photo_ref("uploads/u1/i1/p1", "uploads/"),
+        Some(PhotoRef {
+            user_id: "u1".into(),
+            item_id: "i1".into(),
+            photo_id: "p1".into()
+        })
+    );
+    for bad in [
+        "thumbnails/u1/i1/p1",
+        "uploads/u1/i1",
+        "uploads/u1/i1/p1/x",
+        "uploads/u1//p1",
+    ] {
+        assert_eq!(photo_ref(bad, "uploads/"), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_pending_photo_settles_once() {
+    // GIVEN an item with a pending photo
+    let item = item(ItemMode::Free);
+    let item = add_photo(&item, "seller", "p1", "uploads/seller/i/p1".into(), now()).unwrap();
+    let ready = PhotoOutcome::Ready {
+        thumbnails: BTreeMap::from([("128".into(), "t/128.jpg".into())]),
+        labels: vec!["Table".into()],
+    };
+    // WHEN it is READY THEN its thumbnails and labels are on the item
+    let Ok(Decision::Act(next)) = settle_photo(&item, "p1", &ready) else {
+        panic!("expected to settle")
+    };
+    assert_eq!(next.photos["p1"].status, PhotoStatus::Ready);
+    assert_eq!(next.photos["p1"].thumbnails["128"], "t/128.jpg");
+    assert_eq!(next.photos["p1"].labels, vec!["Table"]);
+    // AND a second outcome for it changes nothing
+    let rejected = PhotoOutcome::Rejected {
+        reason: "no".into(),
+    };
+    assert!(matches!(
+        settle_photo(&next, "p1", &rejected),
+        Ok(Decision::Settled(_))
+    ));
+    // A rejection carries its reason; an unknown photo is an error.
+    let Ok(Decision::Act(rej)) = settle_photo(&item, "p1", &rejected) else {
+        panic!("expected to settle")
+    };
+    assert_eq!(rej.photos["p1"].reason.as_deref(), Some("no"));
+    assert!(settle_photo(&item, "p2", &ready).is_err());
+}
+
+#[test]
+fn labels_suggest_a_category() {
+    assert_eq!(
+        suggest_category(["Wood", "Chair"]),
+        Some(Category::Furniture)
+    );
+    assert_eq!(suggest_category(["Bicycle"]), Some(Category::Sports));
+    assert_eq!(suggest_category(["Sky", "Cloud"]), None);
+}

@@ -1,0 +1,189 @@
+//! Items: post, read, browse, withdraw, photos (start an upload, settle its outcome) and the listings' expiry.
+
+use chrono::{DateTime, Utc};
+
+use super::{idle, Ctx, Result, Service, Step};
+use crate::event as ev;
+use crate::item::{self, photo, Item, NewItem, Photo, PhotoOutcome, PhotoRef};
+use crate::schedule::Decision;
+use crate::store::*;
+
+impl Service {
+    pub async fn create_item(&self, ctx: &Ctx, input: NewItem) -> Result<Item> {
+        let item = item::new_item(input, &ctx.caller, self.new_id(), ctx.now)?;
+        let event = self.envelope(
+            ctx,
+            ev::ItemCreated {
+                item_id: item.id.clone(),
+                seller_id: item.seller_id.clone(),
+                title: item.title.clone(),
+                category: item.category.as_str().to_owned(),
+                mode: item.mode,
+                location: item.location.clone(),
+                expires_at: item.expires_at,
+            },
+        );
+        self.store
+            .commit(Change {
+                writes: vec![Write::Item(item.clone(), Expect::New)],
+                events: vec![event],
+            })
+            .await?;
+        Ok(item)
+    }
+
+    pub async fn get_item(&self, id: &str) -> Result<Item> {
+        Ok(self.item(id).await?.value)
+    }
+
+    pub async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>> {
+        Ok(self.store.browse(query).await?)
+    }
+
+    pub async fn delete_item(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        self.optimistic(|| async {
+            let item = self.item(id).await?;
+            item::delete_item(&item.value, &ctx.caller)?;
+            let event = self.envelope(
+                ctx,
+                ev::ItemDeleted {
+                    item_id: item.value.id.clone(),
+                    seller_id: item.value.seller_id.clone(),
+                },
+            );
+            self.store
+                .commit(Change {
+                    writes: vec![Write::DeleteItem {
+                        id: item.value.id.clone(),
+                        version: item.version,
+                    }],
+                    events: vec![event],
+                })
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a PENDING photo; the caller presigns the upload of its key.
+    pub async fn add_photo(&self, ctx: &Ctx, item_id: &str) -> Result<Photo> {
+        let photo_id = self.new_id();
+        self.optimistic(|| async {
+            let item = self.item(item_id).await?;
+            let key = format!(
+                "{}{}/{}/{}",
+                self.settings.uploads_prefix, ctx.caller, item.value.id, photo_id
+            );
+            let next = photo::add_photo(&item.value, &ctx.caller, &photo_id, key, ctx.now)?;
+            let photo = next.photos[&photo_id].clone();
+            self.store
+                .commit(Change {
+                    writes: vec![Write::Item(next, Expect::Version(item.version))],
+                    events: vec![],
+                })
+                .await?;
+            Ok(photo)
+        })
+        .await
+    }
+
+    /// Expires a listing nobody took by its expiresAt.
+    pub async fn expire_listing(&self, ctx: &Ctx, item_id: &str) -> Result<Step> {
+        self.optimistic(|| async {
+            let Some(item) = self.store.item(item_id).await? else {
+                return Ok(Step::Settled("the item is gone"));
+            };
+            let decision = item::expire_listing(&item.value, ctx.now);
+            let Decision::Act(next) = decision else {
+                return Ok(idle(&decision));
+            };
+            let event = self.envelope(
+                ctx,
+                ev::ItemExpired {
+                    item_id: next.id.clone(),
+                    seller_id: next.seller_id.clone(),
+                },
+            );
+            self.store
+                .commit(Change {
+                    writes: vec![Write::Item(next, Expect::Version(item.version))],
+                    events: vec![event],
+                })
+                .await?;
+            Ok(Step::Done)
+        })
+        .await
+    }
+
+    /// Listings past their expiresAt and still AVAILABLE at `now` (at most `limit`), for the daily sweep.
+    pub async fn stale_listings(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>> {
+        Ok(self.store.stale_listings(now, limit).await?)
+    }
+
+    /// The item and photo an upload's key names, if the photo is still there.
+    pub async fn photo(&self, photo: &PhotoRef) -> Result<Option<(Item, Photo)>> {
+        let Some(item) = self.store.item(&photo.item_id).await? else {
+            return Ok(None);
+        };
+        let found = item.value.photos.get(&photo.photo_id).cloned();
+        Ok(found.map(|p| (item.value, p)))
+    }
+
+    /// Records a photo's outcome (READY with thumbnails and labels, or REJECTED with the reason) and emits
+    /// ImageProcessed or ImageRejected; a photo no longer PENDING is left alone.
+    pub async fn settle_photo(
+        &self,
+        ctx: &Ctx,
+        photo: &PhotoRef,
+        outcome: &PhotoOutcome,
+    ) -> Result<Step> {
+        self.optimistic(|| async {
+            let Some(item) = self.store.item(&photo.item_id).await? else {
+                return Ok(Step::Settled("the item is gone"));
+            };
+            let decision = match photo::settle_photo(&item.value, &photo.photo_id, outcome) {
+                Ok(d) => d,
+                Err(why) => return Ok(Step::Settled(why)),
+            };
+            let Decision::Act(next) = decision else {
+                return Ok(idle(&decision));
+            };
+            let key = next.photos[&photo.photo_id].key.clone();
+            let event = match outcome {
+                PhotoOutcome::Ready { thumbnails, labels } => {
+                    let size = |s: &str| thumbnails.get(s).cloned().unwrap_or_default();
+                    self.envelope(
+                        ctx,
+                        ev::ImageProcessed {
+                            item_id: next.id.clone(),
+                            photo_key: key,
+                            thumbnails: ev::Thumbnails {
+                                small: size("128"),
+                                medium: size("512"),
+                                large: size("1024"),
+                            },
+                            labels: labels.clone(),
+                        },
+                    )
+                }
+                PhotoOutcome::Rejected { reason } => self.envelope(
+                    ctx,
+                    ev::ImageRejected {
+                        item_id: next.id.clone(),
+                        seller_id: next.seller_id.clone(),
+                        photo_key: key,
+                        reason: reason.clone(),
+                    },
+                ),
+            };
+            self.store
+                .commit(Change {
+                    writes: vec![Write::Item(next, Expect::Version(item.version))],
+                    events: vec![event],
+                })
+                .await?;
+            Ok(Step::Done)
+        })
+        .await
+    }
+}

@@ -1,0 +1,74 @@
+//! What the notifications worker reads about users (`domain::notify::Directory`): who lives near a new
+//! item (GSI1 `HOME#<geohash5>`), and a user's push endpoints.
+
+use async_trait::async_trait;
+use domain::profile::Device;
+use domain::store::StoreError;
+use tracing::instrument;
+
+use super::keys::*;
+use super::records::from_attrs;
+use super::DynamoStore;
+use crate::aws_error::to_store_error;
+use futures::future::try_join_all;
+
+#[async_trait]
+impl domain::notify::Directory for DynamoStore {
+    #[instrument(skip(self), err)]
+    async fn users_near(&self, cells: &[String]) -> Result<Vec<String>, StoreError> {
+        let per_cell = try_join_all(cells.iter().map(|cell| async move {
+            let mut ids = vec![];
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("GSI1")
+                    .key_condition_expression("GSI1PK = :pk")
+                    .expression_attribute_values(":pk", s(format!("HOME#{cell}")))
+                    .projection_expression("id")
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(to_store_error)?;
+                ids.extend(
+                    out.items
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|mut a| a.remove("id")?.as_s().ok().cloned()),
+                );
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    return Ok::<_, StoreError>(ids);
+                }
+            }
+        }))
+        .await?;
+        let mut ids: Vec<String> = per_cell.into_iter().flatten().collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    #[instrument(skip(self), err)]
+    async fn endpoints(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :device)")
+            .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+            .expression_attribute_values(":device", s("DEVICE#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(to_store_error)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attrs::<Device>)
+            .filter_map(|d| d.map(|d| d.endpoint_arn).transpose())
+            .collect()
+    }
+}

@@ -1,0 +1,178 @@
+//! Reads: records by key (consistently), listings through the indexes (GSI1 location cells, GSI2
+//! categories), an auction's bids by amount, and the listings past their expiry.
+
+use chrono::{DateTime, Utc};
+use domain::auction::Bid;
+use domain::geo;
+use domain::item::{Category, Item, ItemStatus};
+use domain::store::{bids_page, items_page, BrowseQuery, Page, StoreError};
+use futures::future::try_join_all;
+use tracing::instrument;
+
+use super::keys::*;
+use super::records::*;
+use super::DynamoStore;
+use crate::aws_error::to_store_error;
+
+impl DynamoStore {
+    pub(super) async fn get(&self, key: Attrs) -> Result<Option<Attrs>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(to_store_error)?;
+        Ok(out.item)
+    }
+
+    /// Up to `want` matching items of one index partition, newest first, from `after` on.
+    async fn index_rows(
+        &self,
+        index: &str,
+        partition: String,
+        query: &BrowseQuery,
+        want: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (pk, sk) = (format!("{index}PK"), format!("{index}SK"));
+        let mut found = vec![];
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .scan_index_forward(false)
+                .limit(i32::try_from(want.max(10)).unwrap_or(100))
+                .set_exclusive_start_key(start.take())
+                .expression_attribute_names("#pk", pk.as_str())
+                .expression_attribute_values(":pk", s(partition.clone()));
+            q = match &query.after {
+                Some(c) => q
+                    .key_condition_expression("#pk = :pk AND #sk < :after")
+                    .expression_attribute_names("#sk", sk.as_str())
+                    .expression_attribute_values(":after", s(time_key(c.at, &c.id))),
+                None => q.key_condition_expression("#pk = :pk"),
+            };
+            let out = q.send().await.map_err(to_store_error)?;
+            for attrs in out.items.unwrap_or_default() {
+                let item: Item = from_attrs(attrs)?;
+                if query.matches(&item) {
+                    found.push(item);
+                }
+            }
+            start = out.last_evaluated_key;
+            if found.len() >= want || start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    #[instrument(skip(self), err)]
+    pub(super) async fn bid_page(
+        &self,
+        auction_id: &str,
+        below: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<Bid>, StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(101))
+            .expression_attribute_values(":pk", s(format!("AUCTION#{auction_id}")));
+        q = match below {
+            // Every bid of a lower amount sorts below "BID#<amount>#" ('#' sorts before any id).
+            Some(amount) => q
+                .key_condition_expression("PK = :pk AND SK BETWEEN :lo AND :hi")
+                .expression_attribute_values(":lo", s("BID#"))
+                .expression_attribute_values(":hi", s(format!("BID#{amount:012}#"))),
+            None => q
+                .key_condition_expression("PK = :pk AND begins_with(SK, :bid)")
+                .expression_attribute_values(":bid", s("BID#")),
+        };
+        let out = q.send().await.map_err(to_store_error)?;
+        let mut rows = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attrs::<Bid>)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.retain(|b| below.is_none_or(|c| b.amount < c));
+        Ok(bids_page(rows, limit))
+    }
+
+    #[instrument(skip(self), err)]
+    pub(super) async fn browse_items(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
+        // One more than a page from each partition: enough to know whether another page follows.
+        let want = query.limit + 1;
+        let rows: Vec<Item> = match (query.near, query.category) {
+            (Some((lat, lon, radius)), _) => {
+                let cells = geo::cells_covering(lat, lon, radius, geo::INDEX_PRECISION);
+                try_join_all(
+                    cells
+                        .into_iter()
+                        .map(|cell| self.index_rows("GSI1", format!("GEO#{cell}"), query, want)),
+                )
+                .await?
+                .into_iter()
+                .flatten()
+                .collect()
+            }
+            (None, Some(category)) => {
+                self.index_rows("GSI2", format!("CAT#{category}"), query, want)
+                    .await?
+            }
+            (None, None) => vec![],
+        };
+        Ok(items_page(rows, query.limit))
+    }
+
+    #[instrument(skip(self), err)]
+    pub(super) async fn stale_ids(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // GSI2 holds exactly the listed items, one partition per category.
+        let mut ids = vec![];
+        for category in Category::ALL {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("GSI2")
+                    .key_condition_expression("GSI2PK = :pk")
+                    .filter_expression("#status = :available")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":pk", s(format!("CAT#{category}")))
+                    .expression_attribute_values(":available", s(ItemStatus::Available.as_str()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(to_store_error)?;
+                for attrs in out.items.unwrap_or_default() {
+                    let item: Item = from_attrs(attrs)?;
+                    if item.expires_at <= now {
+                        ids.push(item.id);
+                    }
+                }
+                if ids.len() >= limit {
+                    ids.truncate(limit);
+                    return Ok(ids);
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(ids)
+    }
+}

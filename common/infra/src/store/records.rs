@@ -1,0 +1,101 @@
+//! Records: an entity as stored (its serde form, keys, `entity`, `version`, index keys) and back.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::geo;
+use domain::item::Item;
+use domain::profile::{HomeLocation, Stats, UserProfile};
+use domain::store::{StoreError, Versioned};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::keys::*;
+
+pub(super) fn to_attrs<T: Serialize>(value: &T) -> Result<Attrs, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::permanent(format!("encoding: {e}")))
+}
+
+pub(super) fn from_attrs<T: DeserializeOwned>(attrs: Attrs) -> Result<T, StoreError> {
+    serde_dynamo::from_item(attrs).map_err(|e| StoreError::permanent(format!("decoding: {e}")))
+}
+
+pub(super) fn versioned<T: DeserializeOwned>(attrs: Attrs) -> Result<Versioned<T>, StoreError> {
+    let version = match attrs.get("version") {
+        Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
+        _ => 0,
+    };
+    Ok(Versioned {
+        value: from_attrs(attrs)?,
+        version,
+    })
+}
+
+/// The stored form of an item: its fields, keys, version and index keys (GSI1/GSI2 only while listed, so
+/// browsing reads listed items only).
+pub(super) fn item_record(item: &Item, version: u64) -> Result<Attrs, StoreError> {
+    let mut attrs = to_attrs(item)?;
+    attrs.extend(item_key(&item.id));
+    attrs.insert("entity".into(), s("ITEM"));
+    attrs.insert("version".into(), n(version));
+    let at = time_key(item.created_at, &item.id);
+    if item.status.is_listed() {
+        let cell: String = item
+            .location
+            .geohash
+            .chars()
+            .take(geo::INDEX_PRECISION)
+            .collect();
+        attrs.insert("GSI1PK".into(), s(format!("GEO#{cell}")));
+        attrs.insert("GSI1SK".into(), s(at.clone()));
+        attrs.insert("GSI2PK".into(), s(format!("CAT#{}", item.category)));
+        attrs.insert("GSI2SK".into(), s(at.clone()));
+    }
+    attrs.insert("GSI3PK".into(), s(format!("SELLER#{}", item.seller_id)));
+    attrs.insert("GSI3SK".into(), s(format!("{}#{at}", item.status)));
+    Ok(attrs)
+}
+
+pub(super) fn record<T: Serialize>(
+    value: &T,
+    keys: Attrs,
+    entity: &str,
+    version: u64,
+) -> Result<Attrs, StoreError> {
+    let mut attrs = to_attrs(value)?;
+    attrs.extend(keys);
+    attrs.insert("entity".into(), s(entity));
+    attrs.insert("version".into(), n(version));
+    Ok(attrs)
+}
+
+/// A user's profile as stored: counters are top-level attributes so `ADD` can move them.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(super) struct ProfileRecord {
+    id: String,
+    display_name: Option<String>,
+    home: Option<HomeLocation>,
+    rating_sum: u32,
+    rating_count: u32,
+    items_given: u32,
+    items_received: u32,
+    auctions_won: u32,
+    auctions_sold: u32,
+}
+
+impl From<ProfileRecord> for UserProfile {
+    fn from(r: ProfileRecord) -> Self {
+        UserProfile {
+            id: r.id,
+            display_name: r.display_name,
+            home: r.home,
+            rating_sum: r.rating_sum,
+            rating_count: r.rating_count,
+            stats: Stats {
+                items_given: r.items_given,
+                items_received: r.items_received,
+                auctions_won: r.auctions_won,
+                auctions_sold: r.auctions_sold,
+            },
+        }
+    }
+}
