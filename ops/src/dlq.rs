@@ -66,12 +66,16 @@ pub trait Queues: Sync {
 pub const MAX_HOLD: Duration = Duration::from_secs(43_200);
 
 /// The letters a command holds while it reads a queue: received (so hidden from other consumers), each hold
-/// renewed before it runs out, so a read sees every letter once however long it takes. Should a hold run out
-/// anyway (renewing fell behind), the letter seen again counts once and the hold doubles from then on, so the
-/// read still converges; a hold that runs out at [`MAX_HOLD`] ends the read, reported as incomplete.
+/// renewed before it runs out (for longer as the read goes on), so a read sees every letter once however long
+/// it takes. Should a hold run out
+/// anyway (renewing fell behind), the letter seen again counts once and the hold grows from then on (doubled,
+/// and at least as long as the read has taken so far), so the read still converges; a hold that runs out at
+/// [`MAX_HOLD`] ends the read, reported as incomplete.
 pub struct Held {
     url: String,
     hold: Duration,
+    /// When the read began (its first receive).
+    started: Option<Instant>,
     /// Message id → its latest receipt handle and when its hold ends.
     letters: HashMap<String, (String, Instant)>,
     /// Holds that ran out before the read was done (letters received a second time).
@@ -93,6 +97,7 @@ impl Held {
         Self {
             url: url.to_owned(),
             hold: hold.clamp(Duration::from_secs(1), MAX_HOLD),
+            started: None,
             letters: HashMap::new(),
             lapsed: 0,
         }
@@ -106,12 +111,18 @@ impl Held {
     /// Renews the holds that end within half a hold, then receives the next letters.
     pub async fn receive<Q: Queues>(&mut self, queues: &Q) -> Result<Round, Error> {
         let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
         let due: Vec<String> = self
             .letters
             .iter()
             .filter(|(_, (_, until))| until.saturating_duration_since(now) < self.hold / 2)
             .map(|(id, _)| id.clone())
             .collect();
+        if !due.is_empty() {
+            // A read still going after half a hold will likely go on as long again: renewing for twice what it
+            // has taken so far keeps the renewals few (each letter a handful of times, not once per half hold).
+            self.hold = self.hold.max(started.elapsed() * 2).min(MAX_HOLD);
+        }
         for chunk in due.chunks(BATCH) {
             let handles: Vec<String> = chunk.iter().map(|id| self.letters[id].0.clone()).collect();
             let renewed_at = Instant::now();
@@ -143,7 +154,7 @@ impl Held {
         if again > 0 {
             self.lapsed += again;
             round.hopeless = self.hold >= MAX_HOLD;
-            self.hold = (self.hold * 2).min(MAX_HOLD);
+            self.hold = (self.hold * 2).max(started.elapsed()).min(MAX_HOLD);
         }
         Ok(round)
     }

@@ -367,6 +367,37 @@ def test_a_replay_sends_only_its_window_to_only_its_rules_through_their_input_pa
     assert drain(rules["B"][1]) == []
 
 
+def test_a_receive_does_not_recount_the_queue_for_each_message_and_keeps_retention(sqs, monkeypatch):
+    from moto.sqs import models as sqs_models
+
+    url = sqs.create_queue(QueueName="deep", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    for start in range(0, 200, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(10)]
+        )
+    # The attribute view counts every message of the queue: a receive must not compute it per message.
+    counted = []
+    original = sqs_models.Queue.attributes.fget
+
+    def spy(self):
+        counted.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(sqs_models.Queue, "attributes", property(spy))
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    assert len(got) == 10
+    assert counted.count("deep") == 0, counted
+    # Retention still applies: a message past the queue's retention period is not handed out.
+    monkeypatch.setattr(sqs_models, "unix_time", lambda: original_unix_time() + 3600)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+
+def original_unix_time() -> float:
+    import time
+
+    return time.time()
+
+
 def test_apply_refuses_another_moto_release(monkeypatch):
     import moto
 
