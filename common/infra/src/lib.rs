@@ -5,6 +5,8 @@ pub mod aws_error;
 pub mod backoff;
 pub mod config;
 pub mod error;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod idempotency;
 pub mod lambda;
 pub mod lease;

@@ -7,7 +7,8 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::event::{CorrelationId, DomainEvent, Envelope, ItemCreated, ItemMode, Location};
 use serde_json::{json, Value};
 
-use crate::probe::{eventually, Emulator, Policy, Probe};
+use crate::support::emulator::{eventually, Emulator};
+use crate::support::probe::{Policy, Probe};
 
 const FAST: Policy = Policy {
     max_receive_count: 5,
@@ -268,7 +269,7 @@ async fn a_panicking_message_is_redelivered_and_the_rest_of_its_batch_is_deleted
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_put_of_an_outbox_item_reaches_the_right_queue_within_two_seconds() {
-    let stack = crate::helpers::TestStack::from_env();
+    let stack = crate::support::stack::TestStack::from_env();
     let ws = &stack.workspace_a;
     let outputs = stack.outputs(ws);
     let table = outputs["table_name"]

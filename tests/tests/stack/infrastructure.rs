@@ -9,7 +9,7 @@ use e2e::policy;
 use infra::config::WorkerConfig;
 use serde_json::Value;
 
-use crate::helpers::TestStack;
+use crate::support::stack::TestStack;
 
 /// Names of the resources a workspace owns that must be unique (queues, functions, topics, table, buckets…).
 fn owned_names(plan: &Plan) -> BTreeSet<String> {

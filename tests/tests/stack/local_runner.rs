@@ -13,7 +13,9 @@ use aws_sdk_scheduler::types::{
 };
 use serde_json::Value;
 
-use crate::probe::{applied_role, eventually, queue_arn, unique, zip_binary, Emulator, REGION};
+use crate::support::emulator::{
+    applied_role, eventually, queue_arn, unique, zip_binary, Emulator, REGION,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_http_api_routes_requests_and_enforces_its_jwt_authorizer() {

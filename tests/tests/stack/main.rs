@@ -1,12 +1,13 @@
 //! Suites against the real local stack (moto server + terraform apply), run by scripts/test, which brings the
-//! stack up, applies two workspaces side by side and exports where they are.
+//! stack up, applies three workspaces side by side and exports where they are. What the suites share is in
+//! [`support`]; a suite never uses another.
+
+mod support;
 
 mod api;
 mod backbone;
-mod helpers;
 mod infrastructure;
 mod local_runner;
-mod observability;
 mod ops;
-mod probe;
 mod workers;
+mod zz_after_all;

@@ -1,157 +1,26 @@
 //! Flows 1–4 of DOMAIN.md end to end on the local stack, through the four workers: from the HTTP call to the
 //! SNS publish (seen on a queue of the test's own subscribed to the push and email topics), with the table's
 //! final state read back through the API, duplicate deliveries of the workers' messages changing nothing, and
-//! every DLQ empty at the end. Time travel: the local workspace's reservations last 45 s and auctions may be
+//! every DLQ empty at the end
+//! (`zz_after_all`). Each flow is a test of its own on workspace B. Time travel: the local workspace's reservations last 45 s and auctions may be
 //! 60 s long (terraform/env/local.tfvars); the runner fires the schedules the workers create.
 
-use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::time::Duration;
 
 use domain::event::Envelope;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::api::{auction_of, correlation, event, events_of, item, profile, Api};
-use crate::probe::{eventually, queue_arn, unique};
-
-/// One notice as the topics carried it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Notice {
-    correlation: String,
-    event_type: String,
-    recipient: String,
-    channel: String,
-    event_id: String,
-}
-
-/// A queue subscribed (raw delivery) to the workspace's push and email topics.
-struct Notices {
-    url: String,
-    seen: tokio::sync::Mutex<Vec<(Notice, Value)>>,
-}
-
-async fn notices(api: &Api) -> Notices {
-    let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
-    let sns = aws_sdk_sns::Client::new(&api.emulator.aws);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("notices"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let arn = queue_arn(&sqs, &url).await;
-    for topic in ["push", "email"] {
-        sns.subscribe()
-            .topic_arn(api.outputs["topics"][topic].as_str().expect("topic"))
-            .protocol("sqs")
-            .endpoint(&arn)
-            .attributes("RawMessageDelivery", "true")
-            .send()
-            .await
-            .expect("subscribe");
-    }
-    Notices {
-        url,
-        seen: Default::default(),
-    }
-}
-
-impl Notices {
-    /// Waits until the notices about events of `event_type` of correlation `c` for `recipients` (each on
-    /// push and email) have all arrived; returns every such notice seen so far.
-    async fn wait(&self, api: &Api, c: &str, event_type: &str, recipients: &[&str]) -> Vec<Notice> {
-        let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
-        eventually(
-            Duration::from_secs(90),
-            &format!("{event_type} notices for {recipients:?}"),
-            || async {
-                self.drain(&sqs).await;
-                let seen = self.seen.lock().await;
-                let of: Vec<Notice> = seen
-                    .iter()
-                    .map(|(n, _)| n.clone())
-                    .filter(|n| {
-                        n.correlation == c
-                            && n.event_type == event_type
-                            && recipients.contains(&n.recipient.as_str())
-                    })
-                    .collect();
-                let complete = recipients.iter().all(|r| {
-                    ["push", "email"]
-                        .iter()
-                        .all(|c| of.iter().any(|n| n.recipient == *r && n.channel == *c))
-                });
-                complete.then_some(of)
-            },
-        )
-        .await
-    }
-
-    async fn drain(&self, sqs: &aws_sdk_sqs::Client) {
-        let out = sqs
-            .receive_message()
-            .queue_url(&self.url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let mut seen = self.seen.lock().await;
-        for m in out.messages() {
-            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("a notice");
-            let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
-            seen.push((
-                Notice {
-                    correlation: text("correlationId"),
-                    event_type: text("eventType"),
-                    recipient: text("recipientId"),
-                    channel: text("channel"),
-                    event_id: text("eventId"),
-                },
-                body.clone(),
-            ));
-            if let Some(handle) = m.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(&self.url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
-    }
-}
-
-/// Each (event, recipient, channel) was published once.
-fn once_each(notices: &[Notice]) {
-    let mut counts: BTreeMap<&Notice, usize> = BTreeMap::new();
-    for n in notices {
-        *counts.entry(n).or_default() += 1;
-    }
-    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
-    assert!(twice.is_empty(), "published more than once: {twice:?}");
-}
-
-/// Sends `body` to the workspace's `queue` again: a duplicate delivery.
-async fn deliver_again(api: &Api, queue: &str, body: String) {
-    let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
-    sqs.send_message()
-        .queue_url(
-            api.outputs["queues"][queue]["queue_url"]
-                .as_str()
-                .expect("url"),
-        )
-        .message_body(body)
-        .send()
-        .await
-        .expect("send");
-}
+use crate::support::api::{auction_of, correlation, event, events_of, item, profile, Api};
+use crate::support::emulator::eventually;
+use crate::support::notices::{deliver_again, notices, once_each};
+use crate::support::photos::{bomb, encoded, settled, upload};
 
 // ---- flow 1 ---------------------------------------------------------------------------------------------
 
-pub(crate) async fn flow_1_a_new_item_notifies_the_neighbours_but_not_its_seller(api: &Api) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_1_a_new_item_notifies_the_neighbours_but_not_its_seller() {
+    let api = &Api::on_b().await;
     let notices = notices(api).await;
     let c = correlation();
     // GIVEN a neighbour living 600 m from the Eiffel tower, one in Lyon, and the seller at home there too
@@ -217,9 +86,9 @@ pub(crate) async fn flow_1_a_new_item_notifies_the_neighbours_but_not_its_seller
 
 // ---- flow 2 ---------------------------------------------------------------------------------------------
 
-pub(crate) async fn flow_2_an_unfinished_reservation_expires_and_both_parties_hear_of_it(
-    api: &Api,
-) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_2_an_unfinished_reservation_expires_and_both_parties_hear_of_it() {
+    let api = &Api::on_b().await;
     let notices = notices(api).await;
     let tap = api.tap().await;
     let c = correlation();
@@ -282,7 +151,9 @@ pub(crate) async fn flow_2_an_unfinished_reservation_expires_and_both_parties_he
 
 // ---- flow 3 ---------------------------------------------------------------------------------------------
 
-pub(crate) async fn flow_3_the_auction_closes_once_and_every_party_is_told(api: &Api) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_3_the_auction_closes_once_and_every_party_is_told() {
+    let api = &Api::on_b().await;
     let notices = notices(api).await;
     let tap = api.tap().await;
     let c = correlation();
@@ -375,88 +246,9 @@ pub(crate) async fn flow_3_the_auction_closes_once_and_every_party_is_told(api: 
 
 // ---- flow 4 ---------------------------------------------------------------------------------------------
 
-/// Uploads `bytes` as a new photo of `item_id` through the presigned form; returns the photo's key.
-async fn upload(
-    api: &Api,
-    user: &str,
-    item_id: &str,
-    content_type: &str,
-    bytes: Vec<u8>,
-    c: &str,
-) -> String {
-    let photo = api
-        .call(
-            Method::POST,
-            &format!("/items/{item_id}/photos"),
-            Some(user),
-            Some(json!({"contentType": content_type})),
-            c,
-        )
-        .await;
-    assert_eq!(photo.status, StatusCode::CREATED, "{}", photo.body);
-    let form_spec = &photo.body["upload"];
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in form_spec["fields"].as_object().expect("fields") {
-        form = form.text(k.clone(), v.as_str().expect("text").to_owned());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name("photo"),
-    );
-    let sent = reqwest::Client::new()
-        .post(form_spec["url"].as_str().expect("url"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    assert!(
-        sent.status().is_success(),
-        "upload answered {}",
-        sent.status()
-    );
-    form_spec["fields"]["key"].as_str().expect("key").to_owned()
-}
-
-/// Waits until the photo with `key` is no longer PENDING; returns it.
-async fn settled(api: &Api, item_id: &str, key: &str, c: &str) -> Value {
-    eventually(
-        Duration::from_secs(90),
-        &format!("photo {key} settled"),
-        || async {
-            let got = api
-                .call(Method::GET, &format!("/items/{item_id}"), None, None, c)
-                .await;
-            got.body["photos"]
-                .as_object()?
-                .values()
-                .find(|p| p["key"] == key && p["status"] != "PENDING")
-                .cloned()
-        },
-    )
-    .await
-}
-
-fn encoded(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
-    let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
-    }));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, format).expect("encode");
-    out.into_inner()
-}
-
-/// A PNG whose header claims 20000×20000 pixels (a decompression bomb's header), with no pixels behind it.
-fn bomb() -> Vec<u8> {
-    let mut png = encoded(image::ImageFormat::Png, 1, 1);
-    // IHDR's width and height sit at bytes 16..24; its CRC at 29..33.
-    png[16..20].copy_from_slice(&20_000u32.to_be_bytes());
-    png[20..24].copy_from_slice(&20_000u32.to_be_bytes());
-    let crc = crc32fast::hash(&png[12..29]);
-    png[29..33].copy_from_slice(&crc.to_be_bytes());
-    png
-}
-
-pub(crate) async fn flow_4_photos_end_ready_or_rejected_with_their_reason(api: &Api) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
+    let api = &Api::on_b().await;
     let notices = notices(api).await;
     let c = correlation();
     let seller = api.user("pia").await.0;
@@ -613,7 +405,9 @@ pub(crate) async fn flow_4_photos_end_ready_or_rejected_with_their_reason(api: &
 /// fixed (the fault is lifted) and ops redrive the images DLQ with `ecobid-ops`. The fault is the test's own:
 /// it matches only this item's thumbnail keys, and the workspace's infrastructure is left as applied (the
 /// infrastructure suite checks its plan meanwhile).
-pub(crate) async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive(api: &Api) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive() {
+    let api = &Api::on_b().await;
     let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
     let bucket = api.outputs["thumbnails_bucket"].as_str().expect("bucket");
     let dlq = api.outputs["queues"]["images"]["dlq_url"]
@@ -673,7 +467,7 @@ pub(crate) async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive(api: 
     assert!(denied.hits().await >= 1, "the thumbnail write was refused");
     // The fix, then the redrive.
     denied.remove().await;
-    let ops = crate::ops::Ops::of(&api.emulator.workspace, &api.emulator.endpoint);
+    let ops = crate::support::ops::Ops::of(&api.emulator.workspace, &api.emulator.endpoint);
     let peeked = ops.ok(&["dlq", "peek", "images-dlq", "--json"]);
     let letter: Value = serde_json::from_str(peeked.trim()).expect("one letter");
     assert_eq!(letter["type"], "s3:ObjectCreated", "{letter}");
@@ -689,39 +483,4 @@ pub(crate) async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive(api: 
     let photo = settled(api, &id, &key, &c).await;
     assert_eq!(photo["status"], "READY", "{photo}");
     assert_eq!(depth().await, 0);
-}
-
-// ---- at the end ---------------------------------------------------------------------------------------------
-
-pub(crate) async fn every_dlq_is_empty(api: &Api) {
-    let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
-    let queues = api.outputs["queues"].as_object().expect("queues");
-    let mut depths = BTreeMap::new();
-    for (name, q) in queues {
-        for (which, url) in [("queue", &q["queue_url"]), ("dlq", &q["dlq_url"])] {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(url.as_str().expect("url"))
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
-                )
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                )
-                .send()
-                .await
-                .expect("attributes");
-            let n: u64 = attrs
-                .attributes()
-                .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
-                .unwrap_or(0);
-            depths.insert(format!("{name} {which}"), n);
-        }
-    }
-    let dlqs: Vec<_> = depths
-        .iter()
-        .filter(|(k, n)| k.ends_with("dlq") && **n > 0)
-        .collect();
-    assert!(dlqs.is_empty(), "every DLQ must be empty: {depths:?}");
-    eprintln!("queues at the end: {depths:?}");
 }
