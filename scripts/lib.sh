@@ -61,14 +61,7 @@ start_moto() {
     log "moto already running for stack '$name' (pid $(cat "$dir/moto.pid"), port $port)"
     return 0
   fi
-  if python_bin - "$port" <<'EOF'
-import socket, sys
-s = socket.socket()
-try:
-    s.connect(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
+  if python_bin "$ROOT/scripts/local/stack.py" port-in-use "$port"
   then
     die "port $port is in use by another process: pick another with ECOBID_MOTO_PORT"
   fi
@@ -94,13 +87,11 @@ EOF
 # the functions Terraform applied in workspace NAME (or those whose names start with PREFIX), their mappings,
 # HTTP API and schedules. Waits until it serves.
 start_runner() {
-  local name="$1" api_port="${2:-0}" prefix="${3:-ecobid-$1-}" dir target_dir
+  local name="$1" api_port="${2:-0}" prefix="${3:-ecobid-$1-}" dir
   dir="$(stack_dir "$name")"
   stop_runner "$name"
-  target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
-  build_runner
   rm -f "$dir/runner/runner.json"
-  "$target_dir/debug/ecobid-runner" serve --endpoint "$AWS_ENDPOINT_URL" --region "$LOCAL_REGION" \
+  "$(runner_bin)" serve --endpoint "$AWS_ENDPOINT_URL" --region "$LOCAL_REGION" \
     --prefix "$prefix" --code-dir "$ROOT/dist/lambda" --work-dir "$dir/runner" --api-port "$api_port" \
     >"$dir/runner.log" 2>&1 &
   echo $! >"$dir/runner.pid"
@@ -112,9 +103,12 @@ start_runner() {
   die "the local runner did not start within 20 s (log: $dir/runner.log)"
 }
 
-# The runner's binary, built with the workspace's feature set (so the build is shared with the other binaries).
-build_runner() {
-  cargo build --quiet --locked --workspace --bins --manifest-path "$ROOT/Cargo.toml"
+# The runner's binary: scripts/package builds it with the Lambdas, in the same release build (one compile of
+# every crate); built here only if it is missing.
+runner_bin() {
+  local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/ecobid-runner"
+  [ -x "$bin" ] || "$ROOT/scripts/package" >&2
+  echo "$bin"
 }
 
 stop_runner() {
@@ -146,14 +140,7 @@ stop_moto() {
 tf_init() {
   local name="$1"
   stack_env "$name"
-  python_bin - "$STATE_BUCKET" <<'EOF'
-import boto3, sys
-s3 = boto3.client("s3")
-try:
-    s3.head_bucket(Bucket=sys.argv[1])
-except Exception:
-    s3.create_bucket(Bucket=sys.argv[1], CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
-EOF
+  python_bin "$ROOT/scripts/local/stack.py" ensure-bucket "$STATE_BUCKET"
   cat >"$ECOBID_STACK_DIR/backend.hcl" <<EOF
 bucket                      = "$STATE_BUCKET"
 key                         = "ecobid/terraform.tfstate"

@@ -10,6 +10,6 @@ terraform {
 
   # State lives in S3, one object per workspace (env:/<workspace>/...). Configure it at init:
   #   AWS:   terraform init -backend-config=env/backend.hcl   (copy env/backend.hcl.example)
-  #   local: scripts/local/up writes a backend config pointing at the emulator.
+  #   local: scripts/up writes a backend config pointing at the emulator.
   backend "s3" {}
 }

@@ -1,4 +1,4 @@
-# The local stack (scripts/local/up): every service on the emulator (moto server). scripts/local/up passes
+# The local stack (scripts/up): every service on the emulator (moto server). scripts/up passes
 # -var aws_endpoint_url=http://127.0.0.1:<port> so the port stays configurable.
 aws_region          = "eu-west-1"
 lambda_architecture = "x86_64"

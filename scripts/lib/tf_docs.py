@@ -2,8 +2,8 @@
 `outputs.tf` (what terraform-docs does, where it cannot be installed), between the markers
 `<!-- BEGIN_TF_DOCS -->` and `<!-- END_TF_DOCS -->` (appended when the README has none).
 
-    python3 scripts/tf_docs.py            # rewrite the tables of every module under terraform/modules
-    python3 scripts/tf_docs.py --check    # exit 1, naming the READMEs that are out of date (scripts/test)
+    scripts/tf-docs            # rewrite the tables of every module under terraform/modules
+    scripts/tf-docs --check    # exit 1, naming the READMEs that are out of date (scripts/test)
 
 Parses HCL with python-hcl2 (pinned in scripts/local/requirements.txt).
 """
@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import hcl2
@@ -33,6 +34,9 @@ def _text(value) -> str:
             value = value[1:-1]
     if value.startswith("${") and value.endswith("}"):
         value = value[2:-1]
+    heredoc = re.fullmatch(r"<<-?(\w+)\n(.*?)\n\s*\1\s*", value, re.S)
+    if heredoc:
+        value = textwrap.dedent(heredoc.group(2))
     return value
 
 
@@ -112,7 +116,7 @@ def render(readme: str, generated: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail if a README is out of date; change nothing")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1] / "terraform")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2] / "terraform")
     args = parser.parse_args()
     stale = []
     modules = [args.root, *sorted(p for p in (args.root / "modules").iterdir() if p.is_dir())]
@@ -126,7 +130,7 @@ def main() -> int:
                 readme_path.write_text(wanted)
     if args.check and stale:
         for p in stale:
-            print(f"out of date: {p} (run python3 scripts/tf_docs.py)")
+            print(f"out of date: {p} (run scripts/tf-docs)")
         return 1
     print(f"{len(modules)} module READMEs {'checked' if args.check else 'written'}" + (f", {len(stale)} updated" if stale and not args.check else ""))
     return 0
