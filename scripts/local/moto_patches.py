@@ -39,8 +39,9 @@ from converging (1-4) or the event flow from working as in AWS (5-10); see scrip
    same reasons (ALL_OLD items included) before a single write; otherwise moto runs it as before.
 9. Rekognition has no DetectModerationLabels (moto answers "not yet implemented"), so the images worker could
    not moderate a photo at all. Patched: the call exists and answers like Rekognition. The emulator has no
-   model, so it reports the moderation labels named in the S3 object's `x-amz-meta-moderation-labels`
-   metadata (comma-separated: how a test uploads a photo to be flagged), and none otherwise.
+   model: it reports the moderation label `Violence` for an image that is mostly (90 % of its pixels) the
+   test pattern magenta #FF00FF (how a test makes a photo be flagged: the worker sends the bytes of its own
+   JPEG thumbnail, so only the pixels survive), none otherwise.
 10. StartReplay replays the whole archive to every rule of the bus, whatever the window and the
    destination's `FilterArns`, and bypasses the targets' `InputPath` (an SQS target gets the whole event
    instead of its detail). In EventBridge a replay sends only the archived events of
@@ -52,6 +53,25 @@ from converging (1-4) or the event flow from working as in AWS (5-10); see scrip
    from a queue of 1,000 letters, so reading a 1,000-letter DLQ took over two minutes. SQS answers in
    milliseconds whatever the depth. Patched: the retention period is read from the queue itself; the same
    check, without the recounts.
+12. CloudFront drops an origin's `OriginAccessControlId` (the distribution reads its S3 origin through Origin
+   Access Control), so every plan wanted to set it again, and nothing could tell which OAC a distribution
+   uses. Patched: kept and returned as CloudFront does.
+13. CloudFront keeps any `MinimumProtocolVersion` of a distribution on the default *.cloudfront.net
+   certificate; CloudFront itself sets TLSv1 there "regardless of the value that you set", and answers TLSv1,
+   so a configuration asking for more plans a change forever in AWS while it converged locally. And it answers
+   an empty `ACMCertificateArn`/`IAMCertificateId` and `SSLSupportMethod` `sni-only` for the default
+   certificate, where CloudFront leaves those fields out (they belong to a custom certificate), so every plan
+   wanted to clear `ssl_support_method`. Patched: the emulator answers TLSv1 and no custom-certificate fields
+   for the default certificate, as CloudFront does.
+14. Rekognition takes any image moto is given: DetectLabels and DetectModerationLabels accept a WebP, bytes of
+   any size and objects of any size, where Rekognition accepts only JPEG and PNG (InvalidImageFormatException),
+   at most 5 MB as bytes and 15 MB as an S3 object (ImageTooLargeException), 80 to 10,000 pixels a side, and an
+   object that exists (InvalidS3ObjectException). So a worker sending a WebP passed locally and dead-lettered in
+   AWS. Patched: both read the image (bytes or object) and refuse what Rekognition refuses, with its codes.
+15. CloudFront answers the legacy `ForwardedValues` (query strings, cookies, headers forwarded) for a cache
+   behaviour that has a cache policy; CloudFront answers it only for a behaviour without one (the cache
+   policy says what is in the cache key), so every plan wanted to remove `forwarded_values`. Patched: left
+   out where the behaviour has a `CachePolicyId`.
 """
 
 from __future__ import annotations
@@ -62,6 +82,7 @@ import threading
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.cloudfront import models as cloudfront_models
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import exceptions as dynamodb_exceptions
 from moto.dynamodb.models import table as table_models
@@ -251,16 +272,86 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
     return _original_transact_write_items(self, transact_items)
 
 
-def _detect_moderation_labels(self: Any) -> str:
-    params = json.loads(self.body or "{}")
-    s3_object = (params.get("Image") or {}).get("S3Object") or {}
-    labels: list[str] = []
-    if s3_object.get("Bucket") and s3_object.get("Name"):
-        backend = s3_models.s3_backends[self.current_account][self.partition]
-        key = backend.get_object(s3_object["Bucket"], s3_object["Name"])
-        if key is not None:
-            named = key.metadata.get("x-amz-meta-moderation-labels", "")
-            labels = [label.strip() for label in named.split(",") if label.strip()]
+class _RekognitionRefusal(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Rekognition's set quotas (https://docs.aws.amazon.com/rekognition/latest/dg/limits.html).
+_MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_MAX_S3_IMAGE_BYTES = 15 * 1024 * 1024
+_MIN_SIDE, _MAX_SIDE = 80, 10_000
+# The emulator's stand-in for unsafe content: an image mostly of this colour.
+_FLAGGED_COLOUR, _FLAGGED_SHARE = (255, 0, 255), 0.9
+
+
+def _image_of(response: Any) -> bytes:
+    """The image a detection names (bytes, or an S3 object), refused as Rekognition refuses it."""
+    import base64
+
+    image = json.loads(response.body or "{}").get("Image") or {}
+    if "Bytes" in image:
+        data = base64.b64decode(image["Bytes"])
+        limit = _MAX_IMAGE_BYTES
+    elif image.get("S3Object", {}).get("Bucket") and image["S3Object"].get("Name"):
+        s3_object = image["S3Object"]
+        backend = s3_models.s3_backends[response.current_account][response.partition]
+        try:
+            key = backend.get_object(s3_object["Bucket"], s3_object["Name"])
+        except Exception:  # noqa: BLE001 - no bucket or no key: Rekognition says it cannot reach it
+            key = None
+        if key is None:
+            raise _RekognitionRefusal("InvalidS3ObjectException", "Unable to get object metadata from S3. Check object key, region and/or access permissions.")
+        data = key.value
+        limit = _MAX_S3_IMAGE_BYTES
+    else:
+        raise _RekognitionRefusal("InvalidParameterException", "Requested image should either contain bytes or s3 object.")
+    if len(data) > limit:
+        raise _RekognitionRefusal("ImageTooLargeException", f"Image size is too large: {len(data)} bytes, at most {limit}.")
+    if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
+        raise _RekognitionRefusal("InvalidImageFormatException", "Request has invalid image format")
+    return data
+
+
+def _pixels(data: bytes) -> Any:
+    import io
+
+    from PIL import Image
+
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.load()
+    except Exception as e:  # noqa: BLE001 - damaged JPEG or PNG
+        raise _RekognitionRefusal("InvalidImageFormatException", f"Request has invalid image format ({e})")
+    width, height = picture.size
+    if min(width, height) < _MIN_SIDE or max(width, height) > _MAX_SIDE:
+        raise _RekognitionRefusal(
+            "InvalidParameterException",
+            f"Image dimensions {width}x{height} are outside {_MIN_SIDE} to {_MAX_SIDE} pixels a side.",
+        )
+    return picture.convert("RGB")
+
+
+def _flagged(picture: Any) -> bool:
+    small = picture.resize((64, 64))
+    close = sum(1 for px in small.getdata() if all(abs(a - b) <= 40 for a, b in zip(px, _FLAGGED_COLOUR)))
+    return close >= _FLAGGED_SHARE * 64 * 64
+
+
+def _refused(e: _RekognitionRefusal) -> tuple[str, dict[str, Any]]:
+    # moto takes a response's status from its headers.
+    headers = {"status": 400, "x-amzn-ErrorType": e.code, "Content-Type": "application/x-amz-json-1.1"}
+    return json.dumps({"__type": e.code, "Message": e.message}), headers
+
+
+def _detect_moderation_labels(self: Any) -> Any:
+    # Patches 9 and 14: the image refused as Rekognition refuses it; flagged if it is the test pattern.
+    try:
+        labels = ["Violence"] if _flagged(_pixels(_image_of(self))) else []
+    except _RekognitionRefusal as e:
+        return _refused(e)
     return json.dumps(
         {
             "ModerationLabels": [
@@ -270,6 +361,18 @@ def _detect_moderation_labels(self: Any) -> str:
             "ModerationModelVersion": "7.0",
         }
     )
+
+
+_original_detect_labels = rekognition_responses.RekognitionResponse.detect_labels
+
+
+def _detect_labels(self: Any) -> Any:
+    # Patch 14: the image refused as Rekognition refuses it, before moto's fixed labels.
+    try:
+        _pixels(_image_of(self))
+    except _RekognitionRefusal as e:
+        return _refused(e)
+    return _original_detect_labels(self)
 
 
 _Replay = events_models.Replay
@@ -313,6 +416,50 @@ def _is_message_valid_based_on_retention_period(self: Any, queue_name: str, mess
     return retain_until > sqs_models.unix_time()
 
 
+_Origin = cloudfront_models.Origin
+_original_origin_init = _Origin.__init__
+_ViewerCertificate = cloudfront_models.ViewerCertificate
+_original_viewer_certificate_init = _ViewerCertificate.__init__
+
+
+def _origin_init(self: Any, origin: dict[str, Any]) -> None:
+    # Patch 12: the origin's Origin Access Control is kept (and so returned).
+    _original_origin_init(self, origin)
+    self.origin_access_control_id = origin.get("OriginAccessControlId") or ""
+
+
+def _viewer_certificate_init(self: Any, config: dict[str, Any]) -> None:
+    # Patch 13: the default certificate's security policy is TLSv1, whatever was asked.
+    _original_viewer_certificate_init(self, config)
+    if str(self.cloud_front_default_certificate).lower() == "true":
+        self.minimum_protocol_version = "TLSv1"
+        self.acm_certificate_arn = None
+        self.iam_certificate_id = None
+        self.ssl_support_method = None
+
+
+_DefaultCacheBehaviour = cloudfront_models.DefaultCacheBehaviour
+_original_default_cache_behaviour_init = _DefaultCacheBehaviour.__init__
+_CacheBehaviour = cloudfront_models.CacheBehaviour
+_original_cache_behaviour_init = _CacheBehaviour.__init__
+
+
+def _without_legacy_forwarding(behaviour: Any) -> None:
+    # Patch 15: a behaviour with a cache policy has no ForwardedValues.
+    if behaviour.cache_policy_id:
+        behaviour.forwarded_values = None
+
+
+def _default_cache_behaviour_init(self: Any, config: dict[str, Any]) -> None:
+    _original_default_cache_behaviour_init(self, config)
+    _without_legacy_forwarding(self)
+
+
+def _cache_behaviour_init(self: Any, config: dict[str, Any]) -> None:
+    _original_cache_behaviour_init(self, config)
+    _without_legacy_forwarding(self)
+
+
 def apply() -> None:
     """Apply every patch. Idempotent; refuses a moto release it was not written for."""
     import moto
@@ -339,6 +486,11 @@ def apply() -> None:
     for name in _WRITES:
         setattr(_DynamoDBBackend, name, _serialized(getattr(_DynamoDBBackend, name)))
     rekognition_responses.RekognitionResponse.detect_moderation_labels = _detect_moderation_labels
+    rekognition_responses.RekognitionResponse.detect_labels = _detect_labels
     _Replay.replay_events = _replay_events
     _SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period
+    _Origin.__init__ = _origin_init
+    _ViewerCertificate.__init__ = _viewer_certificate_init
+    _DefaultCacheBehaviour.__init__ = _default_cache_behaviour_init
+    _CacheBehaviour.__init__ = _cache_behaviour_init
     _Queue._ecobid_patched = True

@@ -307,19 +307,53 @@ def test_a_cancelled_transaction_writes_nothing_a_stream_reader_can_see(client, 
     assert (during, after) == (["committed-1"], ["committed-2"])
 
 
-def test_moderation_labels_come_from_the_object_metadata(client):
+def _image(colour, size=(200, 150), fmt="JPEG") -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, fmt)
+    return out.getvalue()
+
+
+def test_moderation_flags_the_test_pattern_and_nothing_else(client):
     s3, rekognition = client("s3"), client("rekognition")
     s3.create_bucket(Bucket="photos", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    s3.put_object(Bucket="photos", Key="fine.jpg", Body=b"x")
-    s3.put_object(Bucket="photos", Key="flagged.jpg", Body=b"x", Metadata={"moderation-labels": "Violence, Weapons"})
+    s3.put_object(Bucket="photos", Key="flagged.png", Body=_image((255, 0, 255), fmt="PNG"))
 
-    def labels(key: str) -> list[str]:
-        out = rekognition.detect_moderation_labels(Image={"S3Object": {"Bucket": "photos", "Name": key}})
+    def labels(image) -> list[str]:
+        out = rekognition.detect_moderation_labels(Image=image)
         assert out["ModerationModelVersion"]
         return [label["Name"] for label in out["ModerationLabels"]]
 
-    assert labels("fine.jpg") == []
-    assert labels("flagged.jpg") == ["Violence", "Weapons"]
+    assert labels({"Bytes": _image((30, 120, 60))}) == []
+    assert labels({"Bytes": _image((255, 0, 255))}) == ["Violence"]
+    assert labels({"S3Object": {"Bucket": "photos", "Name": "flagged.png"}}) == ["Violence"]
+
+
+def test_rekognition_refuses_what_aws_refuses_with_its_codes(client):
+    from botocore.exceptions import ClientError
+
+    s3, rekognition = client("s3"), client("rekognition")
+    s3.create_bucket(Bucket="big", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket="big", Key="huge.jpg", Body=b"\xff\xd8\xff" + b"\0" * (15 * 1024 * 1024))
+
+    def code(call, image) -> str:
+        with pytest.raises(ClientError) as raised:
+            call(Image=image)
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        return raised.value.response["Error"]["Code"]
+
+    webp = _image((10, 10, 10), fmt="WEBP")
+    for call in (rekognition.detect_labels, rekognition.detect_moderation_labels):
+        assert code(call, {"Bytes": webp}) == "InvalidImageFormatException"
+        assert code(call, {"Bytes": b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024)}) == "ImageTooLargeException"
+        assert code(call, {"S3Object": {"Bucket": "big", "Name": "huge.jpg"}}) == "ImageTooLargeException"
+        assert code(call, {"S3Object": {"Bucket": "big", "Name": "gone.jpg"}}) == "InvalidS3ObjectException"
+        assert code(call, {"Bytes": _image((10, 10, 10), size=(64, 48))}) == "InvalidParameterException"
+    # What Rekognition takes, it answers.
+    assert rekognition.detect_labels(Image={"Bytes": _image((10, 200, 10))})["Labels"]
 
 
 def test_a_replay_sends_only_its_window_to_only_its_rules_through_their_input_path(client):
@@ -396,6 +430,75 @@ def original_unix_time() -> float:
     import time
 
     return time.time()
+
+
+def _distribution(client, **viewer_certificate):
+    cloudfront = client("cloudfront")
+    oac = cloudfront.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": "oac",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )["OriginAccessControl"]["Id"]
+    config = {
+        "CallerReference": str(len(viewer_certificate)) + oac,
+        "Comment": "t",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "thumbnails",
+                    "DomainName": "b.s3.eu-west-1.amazonaws.com",
+                    "OriginAccessControlId": oac,
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "thumbnails",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+        "ViewerCertificate": viewer_certificate,
+    }
+    distribution = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+    return cloudfront.get_distribution(Id=distribution["Id"])["Distribution"], oac
+
+
+def test_a_distribution_keeps_its_origin_access_control(client):
+    distribution, oac = _distribution(client, CloudFrontDefaultCertificate=True)
+    origin = distribution["DistributionConfig"]["Origins"]["Items"][0]
+    assert origin["OriginAccessControlId"] == oac
+
+
+def test_the_default_certificate_s_security_policy_is_tlsv1_whatever_was_asked(client):
+    default, _ = _distribution(
+        client, CloudFrontDefaultCertificate=True, MinimumProtocolVersion="TLSv1.2_2021"
+    )
+    certificate = default["DistributionConfig"]["ViewerCertificate"]
+    assert certificate["MinimumProtocolVersion"] == "TLSv1"
+    # The custom certificate's fields are left out, as CloudFront leaves them.
+    for field in ("SSLSupportMethod", "ACMCertificateArn", "IAMCertificateId"):
+        assert field not in certificate, certificate
+    custom, _ = _distribution(
+        client,
+        CloudFrontDefaultCertificate=False,
+        ACMCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/x",
+        SSLSupportMethod="sni-only",
+        MinimumProtocolVersion="TLSv1.2_2021",
+    )
+    assert custom["DistributionConfig"]["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert custom["DistributionConfig"]["ViewerCertificate"]["SSLSupportMethod"] == "sni-only"
+
+
+def test_a_behaviour_with_a_cache_policy_has_no_legacy_forwarded_values(client):
+    distribution, _ = _distribution(client, CloudFrontDefaultCertificate=True)
+    behaviour = distribution["DistributionConfig"]["DefaultCacheBehavior"]
+    assert behaviour["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    assert "ForwardedValues" not in behaviour, behaviour
 
 
 def test_apply_refuses_another_moto_release(monkeypatch):

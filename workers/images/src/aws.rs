@@ -1,7 +1,8 @@
 //! The images worker's AWS adapters: S3 for uploads and thumbnails, Rekognition for labels and moderation.
 
 use async_trait::async_trait;
-use aws_sdk_rekognition::types::{Image, S3Object};
+use aws_sdk_rekognition::primitives::Blob;
+use aws_sdk_rekognition::types::Image;
 use aws_sdk_s3::primitives::ByteStream;
 use infra::error::ProcessError;
 use tracing::instrument;
@@ -95,21 +96,20 @@ impl Rekognition {
         Self { client }
     }
 
-    fn image(bucket: &str, key: &str) -> Image {
-        Image::builder()
-            .s3_object(S3Object::builder().bucket(bucket).name(key).build())
-            .build()
+    /// The image as bytes (Rekognition takes up to 5 MB so; a 1024 px JPEG is a few hundred KB).
+    fn image(jpeg: &[u8]) -> Image {
+        Image::builder().bytes(Blob::new(jpeg)).build()
     }
 }
 
 #[async_trait]
 impl Vision for Rekognition {
-    #[instrument(skip(self), err)]
-    async fn labels(&self, bucket: &str, key: &str) -> Result<Vec<String>, ProcessError> {
+    #[instrument(skip_all, fields(bytes = jpeg.len()), err)]
+    async fn labels(&self, jpeg: &[u8]) -> Result<Vec<String>, ProcessError> {
         let out = self
             .client
             .detect_labels()
-            .image(Self::image(bucket, key))
+            .image(Self::image(jpeg))
             .max_labels(MAX_LABELS)
             .min_confidence(MIN_CONFIDENCE)
             .send()
@@ -122,12 +122,12 @@ impl Vision for Rekognition {
             .collect())
     }
 
-    #[instrument(skip(self), err)]
-    async fn unsafe_content(&self, bucket: &str, key: &str) -> Result<Vec<String>, ProcessError> {
+    #[instrument(skip_all, fields(bytes = jpeg.len()), err)]
+    async fn unsafe_content(&self, jpeg: &[u8]) -> Result<Vec<String>, ProcessError> {
         let out = self
             .client
             .detect_moderation_labels()
-            .image(Self::image(bucket, key))
+            .image(Self::image(jpeg))
             .min_confidence(MIN_CONFIDENCE)
             .send()
             .await?;

@@ -1,11 +1,15 @@
 //! The images worker: each S3 ObjectCreated under `uploads/` (the images queue) becomes a PENDING photo's
 //! outcome. The key is URL-decoded and must name a PENDING photo; the object is read (at most
-//! [`MAX_UPLOAD_BYTES`]); [`thumbs`] checks it from its content and header before decoding and makes the
-//! thumbnails; Rekognition moderates it and labels it; the thumbnails go to the thumbnails bucket; the photo
-//! becomes READY (thumbnail keys and labels on the item, ImageProcessed) or REJECTED with the reason the
-//! seller sees (ImageRejected). A refused file is an outcome, not a failure: the message is done either way.
+//! [`MAX_UPLOAD_BYTES`]); [`thumbs`] checks it from its content and header before decoding; the work waits
+//! for its share of the process's [`budget`]; the thumbnails are made; Rekognition moderates and labels the
+//! largest thumbnail's bytes (what people will see, read once: an upload overwritten meanwhile changes
+//! nothing, and Rekognition reads JPEG whatever was uploaded); the thumbnails go to the thumbnails bucket,
+//! which the CDN serves; the photo becomes READY (thumbnail keys and labels on the item, ImageProcessed) or
+//! REJECTED with the reason the seller sees (ImageRejected). A refused file is an outcome, not a failure: the
+//! message is done either way.
 
 pub mod aws;
+pub mod budget;
 pub mod thumbs;
 
 use std::collections::BTreeMap;
@@ -18,6 +22,8 @@ use domain::service::{Service, Step};
 use infra::error::ProcessError;
 use infra::runtime::{Body, Message};
 use tracing::{info, warn};
+
+use crate::budget::MemoryBudget;
 
 /// The presigned form admits 15 MB; anything larger than this never came through it.
 pub const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
@@ -89,13 +95,13 @@ pub trait Objects: Send + Sync {
     async fn put_thumbnail(&self, key: &str, jpeg: Vec<u8>) -> Result<(), ProcessError>;
 }
 
-/// What is seen in a photo (Rekognition).
+/// What is seen in a photo (Rekognition), given the JPEG people will see.
 #[async_trait]
 pub trait Vision: Send + Sync {
     /// Labels of what the photo shows, most confident first.
-    async fn labels(&self, bucket: &str, key: &str) -> Result<Vec<String>, ProcessError>;
+    async fn labels(&self, jpeg: &[u8]) -> Result<Vec<String>, ProcessError>;
     /// Moderation labels (unsafe content); empty when the photo is fine.
-    async fn unsafe_content(&self, bucket: &str, key: &str) -> Result<Vec<String>, ProcessError>;
+    async fn unsafe_content(&self, jpeg: &[u8]) -> Result<Vec<String>, ProcessError>;
 }
 
 #[derive(Clone)]
@@ -104,6 +110,8 @@ pub struct Deps {
     pub objects: Arc<dyn Objects>,
     pub vision: Arc<dyn Vision>,
     pub uploads_prefix: String,
+    /// The memory image work may hold at once in this process.
+    pub budget: MemoryBudget,
 }
 
 /// The thumbnail keys of an upload: `<userId>/<itemId>/<photoId>/<size>.jpg` in the thumbnails bucket.
@@ -183,22 +191,38 @@ async fn outcome(
     upload: &Upload,
     bytes: Vec<u8>,
 ) -> Result<PhotoOutcome, ProcessError> {
+    let rejected = |rejection: thumbs::Rejection| PhotoOutcome::Rejected {
+        reason: rejection.to_string(),
+    };
+    let needed = match thumbs::memory_needed(&bytes) {
+        Ok(needed) => needed,
+        Err(rejection) => return Ok(rejected(rejection)),
+    };
+    let waiting = std::time::Instant::now();
+    // Over the whole budget: never makeable here, and not the seller's fault. A dead letter, to redrive once
+    // the function has the memory.
+    let held = deps
+        .budget
+        .hold(needed)
+        .await
+        .map_err(|e| ProcessError::Permanent(Box::new(e)))?;
+    info!(
+        needed_mib = needed.div_ceil(1 << 20),
+        waited_ms = waiting.elapsed().as_millis() as u64,
+        "memory held for the thumbnails"
+    );
     // CPU-bound: off the async workers, so other messages of the batch keep moving.
     let made = tokio::task::spawn_blocking(move || thumbs::thumbnails(&bytes))
         .await
         .map_err(|e| ProcessError::Transient(Box::new(e)))?;
+    drop(held);
     let made = match made {
         Ok(made) => made,
-        Err(rejection) => {
-            return Ok(PhotoOutcome::Rejected {
-                reason: rejection.to_string(),
-            })
-        }
+        Err(rejection) => return Ok(rejected(rejection)),
     };
-    let flagged = deps
-        .vision
-        .unsafe_content(&upload.bucket, &upload.key)
-        .await?;
+    // The largest thumbnail is what is moderated and labelled: thumbnails are in SIZES order.
+    let shown = &made.thumbnails[0].jpeg;
+    let flagged = deps.vision.unsafe_content(shown).await?;
     if !flagged.is_empty() {
         return Ok(PhotoOutcome::Rejected {
             reason: format!(
@@ -207,7 +231,7 @@ async fn outcome(
             ),
         });
     }
-    let labels = deps.vision.labels(&upload.bucket, &upload.key).await?;
+    let labels = deps.vision.labels(shown).await?;
     let mut keys = BTreeMap::new();
     for t in made.thumbnails {
         let key = thumbnail_key(&upload.key, &deps.uploads_prefix, t.size);

@@ -27,6 +27,9 @@ pub const SIZES: [u32; 3] = [1024, 512, 128];
 pub const MAX_PIXELS: u64 = 50_000_000;
 /// JPEG quality of the thumbnails (with 4:4:4 chroma, so small thumbnails keep their colour edges).
 pub const QUALITY: u8 = 90;
+/// The shortest side a photo, and the largest thumbnail (the one moderated), may have: Rekognition refuses
+/// images under 80 pixels high or wide (`InvalidParameterException`), and a list screen could not show them.
+pub const MIN_SIDE: u32 = 80;
 
 /// Why a file cannot be a photo. Permanent: the same bytes never become acceptable. Its `Display` is what the
 /// seller is told.
@@ -38,6 +41,12 @@ pub enum Rejection {
     UnsupportedFormat,
     #[error("the image is {width}×{height} pixels, over the {} MP limit", MAX_PIXELS / 1_000_000)]
     TooManyPixels { width: u64, height: u64 },
+    #[error(
+        "the image is {width}×{height} pixels, too small or too narrow to show (each side at least {MIN_SIDE} \
+         pixels, the longer at most {} times the shorter)",
+        f64::from(SIZES[0]) / f64::from(MIN_SIDE)
+    )]
+    TooSmall { width: u64, height: u64 },
     #[error("the image is damaged or incomplete ({0})")]
     Corrupt(String),
 }
@@ -49,6 +58,7 @@ impl Rejection {
             Rejection::Empty => "empty",
             Rejection::UnsupportedFormat => "unsupported-format",
             Rejection::TooManyPixels { .. } => "too-many-pixels",
+            Rejection::TooSmall { .. } => "too-small",
             Rejection::Corrupt(_) => "corrupt",
         }
     }
@@ -101,6 +111,12 @@ fn check_pixels(width: u64, height: u64) -> Result<(), Rejection> {
     if width * height > MAX_PIXELS {
         return Err(Rejection::TooManyPixels { width, height });
     }
+    // Within MAX_PIXELS both sides fit in u32.
+    let (w, h) = (width as u32, height as u32);
+    let (tw, th) = fit(w, h, SIZES[0]);
+    if w.min(h) < MIN_SIDE || tw.min(th) < MIN_SIDE {
+        return Err(Rejection::TooSmall { width, height });
+    }
     Ok(())
 }
 
@@ -148,6 +164,93 @@ pub fn thumbnails(bytes: &[u8]) -> Result<Thumbnails, Rejection> {
         height,
         thumbnails: out,
     })
+}
+
+/// The most memory making the thumbnails of `bytes` allocates at any one time (the file's own bytes, which
+/// the caller already holds, not counted), from the header alone: what a memory budget holds for the job
+/// before it starts. An upper bound, checked against measured peaks (`tests/memory.rs`):
+/// - a JPEG: the decoder's planes and output at the DCT scale it decodes at, its RGB conversion, and for a
+///   progressive JPEG the coefficients of the whole image at full size (2 bytes a sample, no chroma
+///   subsampling assumed);
+/// - a PNG or WebP: the image in its own pixel format, its 8-bit RGBA copy and the RGB image after it;
+/// - then the resizer's intermediate image (the largest thumbnail's width × the source's height) and the
+///   thumbnails with their oriented copies.
+pub fn memory_needed(bytes: &[u8]) -> Result<u64, Rejection> {
+    let (source, decode) = match sniff(bytes)? {
+        Format::Jpeg => {
+            let corrupt = |e: jpeg_decoder::Error| Rejection::Corrupt(e.to_string());
+            let mut decoder = jpeg_decoder::Decoder::new(bytes);
+            decoder.read_info().map_err(corrupt)?;
+            let info = decoder
+                .info()
+                .ok_or_else(|| Rejection::Corrupt("no JPEG header".into()))?;
+            let (w, h) = (u64::from(info.width), u64::from(info.height));
+            check_pixels(w, h)?;
+            let request = u16::try_from(SIZES[0]).unwrap_or(u16::MAX);
+            let (sw, sh) = decoder.scale(request, request).map_err(corrupt)?;
+            let scaled = padded(u64::from(sw)) * padded(u64::from(sh));
+            let components = info.pixel_format.pixel_bytes() as u64;
+            let coefficients = match info.coding_process {
+                jpeg_decoder::CodingProcess::DctProgressive => {
+                    2 * padded(w) * padded(h) * components
+                }
+                _ => 0,
+            };
+            // planes + output (+ its RGB conversion, unless it is RGB already)
+            let rgb = if components == 3 { 0 } else { 3 * scaled };
+            (
+                (u32::from(sw), u32::from(sh)),
+                coefficients + 2 * components * scaled + rgb,
+            )
+        }
+        format @ (Format::Png | Format::WebP) => {
+            let decoder = open_other(bytes, format)?;
+            let (w, h) = decoder.dimensions();
+            check_pixels(u64::from(w), u64::from(h))?;
+            let pixels = u64::from(w) * u64::from(h);
+            let native = decoder.total_bytes();
+            let color = decoder.color_type();
+            let peak = if color.has_alpha() {
+                // native → RGBA8 (a copy unless it is RGBA8) → RGB8 over white
+                let rgba_copy = if color == image::ColorType::Rgba8 {
+                    0
+                } else {
+                    4 * pixels
+                };
+                (native + rgba_copy).max(7 * pixels)
+            } else if color == image::ColorType::Rgb8 {
+                native
+            } else {
+                native + 3 * pixels
+            };
+            // A lossy WebP is decoded through YUV planes (1.5 bytes a pixel).
+            let planes = if format == Format::WebP {
+                2 * pixels
+            } else {
+                0
+            };
+            ((w, h), peak + planes)
+        }
+    };
+    let (largest_w, _) = fit(source.0, source.1, SIZES[0]);
+    let intermediate = 3 * u64::from(largest_w) * u64::from(source.1);
+    // Each thumbnail: resized, its buffer copy, oriented and encoded (at most 3 bytes a pixel each).
+    let thumbnails: u64 = SIZES
+        .iter()
+        .map(|&size| {
+            let (w, h) = fit(source.0, source.1, size);
+            4 * 3 * u64::from(w) * u64::from(h)
+        })
+        .sum();
+    Ok(decode + intermediate + thumbnails + OVERHEAD)
+}
+
+/// What the job allocates besides its images: decoders' tables and line buffers, the resizer's coefficients.
+const OVERHEAD: u64 = 4 * 1024 * 1024;
+
+/// A JPEG dimension rounded up to whole 16-pixel MCUs.
+fn padded(side: u64) -> u64 {
+    side.div_ceil(16) * 16
 }
 
 /// A decoded photo: its pixels (for a JPEG maybe shrunk on load), its orientation, its stored (not yet
@@ -231,9 +334,8 @@ fn decode_jpeg(bytes: &[u8], long_side: u32) -> Result<Decoded, Rejection> {
     })
 }
 
-/// Decodes a PNG or WebP in full (within the pixel limit), transparent parts over white.
-fn decode_other(bytes: &[u8], format: Format) -> Result<Decoded, Rejection> {
-    let corrupt = |e: image::ImageError| Rejection::Corrupt(e.to_string());
+/// A PNG or WebP decoder, its allocations limited to what [`MAX_PIXELS`] of 16-bit RGBA need.
+fn open_other(bytes: &[u8], format: Format) -> Result<impl ImageDecoder + '_, Rejection> {
     let format = match format {
         Format::Png => ImageFormat::Png,
         _ => ImageFormat::WebP,
@@ -242,7 +344,15 @@ fn decode_other(bytes: &[u8], format: Format) -> Result<Decoded, Rejection> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PIXELS * 8);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    reader
+        .into_decoder()
+        .map_err(|e| Rejection::Corrupt(e.to_string()))
+}
+
+/// Decodes a PNG or WebP in full (within the pixel limit), transparent parts over white.
+fn decode_other(bytes: &[u8], format: Format) -> Result<Decoded, Rejection> {
+    let corrupt = |e: image::ImageError| Rejection::Corrupt(e.to_string());
+    let mut decoder = open_other(bytes, format)?;
     let (w, h) = decoder.dimensions();
     check_pixels(u64::from(w), u64::from(h))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);

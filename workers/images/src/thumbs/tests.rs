@@ -159,7 +159,7 @@ fn a_png_with_transparency_and_a_webp_are_accepted_and_never_enlarged() {
 #[test]
 fn a_cmyk_jpeg_keeps_its_colours() {
     // Cyan ink on the left half, black ink on the right, as a print workflow would save it.
-    let (w, h) = (64u16, 32u16);
+    let (w, h) = (256u16, 128u16);
     let pixels: Vec<u8> = (0..u32::from(w) * u32::from(h))
         .flat_map(|i| {
             if i % u32::from(w) < u32::from(w) / 2 {
@@ -178,14 +178,14 @@ fn a_cmyk_jpeg_keeps_its_colours() {
     let close =
         |p: &image::Rgb<u8>, want: [u8; 3]| p.0.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 24);
     assert!(
-        close(thumb.get_pixel(8, 16), [0, 255, 255]),
+        close(thumb.get_pixel(32, 64), [0, 255, 255]),
         "cyan: {:?}",
-        thumb.get_pixel(8, 16)
+        thumb.get_pixel(32, 64)
     );
     assert!(
-        close(thumb.get_pixel(56, 16), [0, 0, 0]),
+        close(thumb.get_pixel(224, 64), [0, 0, 0]),
         "black: {:?}",
-        thumb.get_pixel(56, 16)
+        thumb.get_pixel(224, 64)
     );
 }
 
@@ -240,6 +240,40 @@ fn a_decompression_bomb_is_refused_from_its_header() {
             .unwrap_err()
             .code(),
         "corrupt"
+    );
+}
+
+#[test]
+fn a_photo_too_small_or_too_narrow_to_show_is_refused_from_its_header() {
+    for (w, h) in [(79, 500), (500, 79), (1100, 80), (13_000, 1_000)] {
+        assert_eq!(
+            thumbnails(&png_header_only(w, h)),
+            Err(Rejection::TooSmall {
+                width: u64::from(w),
+                height: u64::from(h)
+            }),
+            "{w}×{h}"
+        );
+        assert!(memory_needed(&png_header_only(w, h)).is_err());
+    }
+    // At the limits: 80 px, and 1024×80 once shrunk (12.8 : 1).
+    for (w, h) in [(80, 80), (1024, 80), (12_800, 1_000)] {
+        let out = thumbnails(&png(w, h, false)).expect("accepted");
+        let (tw, th) = (out.thumbnails[0].width, out.thumbnails[0].height);
+        assert!(tw.min(th) >= MIN_SIDE, "{w}×{h} → {tw}×{th}");
+    }
+    assert_eq!(
+        Rejection::TooSmall { width: 64, height: 48 }.to_string(),
+        "the image is 64×48 pixels, too small or too narrow to show (each side at least 80 pixels, the longer \
+         at most 12.8 times the shorter)"
+    );
+    assert_eq!(
+        Rejection::TooSmall {
+            width: 1,
+            height: 1
+        }
+        .code(),
+        "too-small"
     );
 }
 
