@@ -83,16 +83,17 @@ start_moto() {
   die "moto did not answer on port $port within 10 s (see $dir/moto.log)"
 }
 
-# start_runner NAME [API_PORT [PREFIX]]: run the local runner (ecobid-runner) for stack NAME in the background:
-# the functions Terraform applied in workspace NAME (or those whose names start with PREFIX), their mappings,
-# HTTP API and schedules. Waits until it serves.
+# start_runner NAME [API_PORT [PREFIX [CDN_PORT]]]: run the local runner (ecobid-runner) for stack NAME in the
+# background: the functions Terraform applied in workspace NAME (or those whose names start with PREFIX), their
+# mappings, HTTP API, CloudFront distribution (on CDN_PORT) and schedules. Waits until it serves.
 start_runner() {
-  local name="$1" api_port="${2:-0}" prefix="${3:-ecobid-$1-}" dir
+  local name="$1" api_port="${2:-0}" prefix="${3:-ecobid-$1-}" cdn_port="${4:-0}" dir
   dir="$(stack_dir "$name")"
   stop_runner "$name"
   rm -f "$dir/runner/runner.json"
   "$(runner_bin)" serve --endpoint "$AWS_ENDPOINT_URL" --region "$LOCAL_REGION" \
     --prefix "$prefix" --code-dir "$ROOT/dist/lambda" --work-dir "$dir/runner" --api-port "$api_port" \
+    --cdn-port "$cdn_port" \
     >"$dir/runner.log" 2>&1 &
   echo $! >"$dir/runner.pid"
   for _ in $(seq 1 100); do

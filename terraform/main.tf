@@ -85,11 +85,15 @@ locals {
         # Rekognition's Detect* actions have no resource-level permissions: "*" is the only resource they take.
         { sid = "DetectLabels", actions = ["rekognition:DetectLabels", "rekognition:DetectModerationLabels"], resources = ["*"] },
       ]
-      environment = {
-        UPLOADS_BUCKET    = module.storage.uploads_bucket
-        UPLOADS_PREFIX    = module.storage.uploads_prefix
-        THUMBNAILS_BUCKET = module.storage.thumbnails_bucket
-      }
+      environment = merge(
+        {
+          UPLOADS_BUCKET    = module.storage.uploads_bucket
+          UPLOADS_PREFIX    = module.storage.uploads_prefix
+          THUMBNAILS_BUCKET = module.storage.thumbnails_bucket
+        },
+        # Unset: the worker works its budget out from its memory_size (what is left after the process).
+        var.image_memory_budget_mb == null ? {} : { IMAGE_MEMORY_BUDGET_MB = tostring(var.image_memory_budget_mb) },
+      )
     }
     notifications = {
       description = "Works out recipients of domain events and publishes to SNS (notifications queue)."
@@ -160,9 +164,24 @@ module "storage" {
   deletion_protection    = var.deletion_protection
   force_destroy_buckets  = var.force_destroy_buckets
   enforce_tls            = var.enforce_tls_on_buckets
+  # The thumbnails are read by the CDN, and only by it.
+  thumbnails_readers = [module.cdn.distribution_arn]
 
   # S3 checks at configuration time that it may send to the queue.
   depends_on = [module.queues]
+}
+
+#### CDN: the thumbnails, served to the app ############################################
+
+module "cdn" {
+  source = "./modules/cdn"
+
+  name_prefix                        = local.name_prefix
+  origin_bucket_regional_domain_name = module.storage.thumbnails_bucket_regional_domain_name
+  price_class                        = var.cdn.price_class
+  aliases                            = var.cdn.aliases
+  acm_certificate_arn                = var.cdn.acm_certificate_arn
+  wait_for_deployment                = var.cdn.wait_for_deployment
 }
 
 #### Event bus: one rule per routed event type → its queue(s) ##########################
@@ -305,6 +324,8 @@ module "api_function" {
     SNIPING_WINDOW_SECONDS       = tostring(var.api.sniping_window_seconds)
     PUSH_APPLICATION_ARN_IOS     = var.api.push_application_arn_ios
     PUSH_APPLICATION_ARN_ANDROID = var.api.push_application_arn_android
+    # Thumbnails are served from here: <MEDIA_BASE_URL>/<thumbnail key>.
+    MEDIA_BASE_URL = module.cdn.media_base_url
   }
 }
 

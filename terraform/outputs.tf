@@ -109,3 +109,13 @@ output "alarm_arns" {
   description = "Alarms on worker error rates, the API's 5xx rate and table throttles (DLQ-depth alarms: with each queue)."
   value       = module.observability.alarm_arns
 }
+
+output "media_base_url" {
+  description = "Base URL of the thumbnails (the CDN): a READY photo's thumbnail is at <media_base_url>/<key>."
+  value       = module.cdn.media_base_url
+}
+
+output "cdn_distribution_id" {
+  description = "Id of the thumbnails' CloudFront distribution."
+  value       = module.cdn.distribution_id
+}

@@ -20,6 +20,7 @@ provider "aws" {
     for_each = local.emulated ? [var.aws_endpoint_url] : []
     content {
       apigatewayv2 = endpoints.value
+      cloudfront   = endpoints.value
       cloudwatch   = endpoints.value
       cognitoidp   = endpoints.value
       dynamodb     = endpoints.value

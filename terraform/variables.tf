@@ -198,3 +198,26 @@ variable "force_destroy_buckets" {
   type        = bool
   default     = false
 }
+
+variable "cdn" {
+  description = "The thumbnails' CDN: CloudFront's price class, optional custom domain names with their ACM certificate (us-east-1), and whether apply waits for the distribution to be deployed."
+  type = object({
+    price_class         = optional(string, "PriceClass_100")
+    aliases             = optional(list(string), [])
+    acm_certificate_arn = optional(string)
+    wait_for_deployment = optional(bool, true)
+  })
+  default = {}
+}
+
+variable "image_memory_budget_mb" {
+  description = "The memory (MB) the images worker's image work may hold at once. Null (the default): the function's memory_size less what the process and the uploads in flight need. Set it only to test what happens without a budget (a value above memory_size lets a batch of huge images exhaust the function)."
+  type        = number
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.image_memory_budget_mb == null || try(var.image_memory_budget_mb >= 1 && floor(var.image_memory_budget_mb) == var.image_memory_budget_mb, false)
+    error_message = "image_memory_budget_mb is a whole number of MB, at least 1 (or null)."
+  }
+}

@@ -126,6 +126,7 @@ fn main() {
                 SharedCredentialsProvider::new(Credentials::new("AKID", "secret", None, None, "bench")),
             ),
             push: Arc::new(RecordOnly),
+            media: api::responses::Media::new("https://d111111abcdef8.cloudfront.net").expect("media"),
             requests: Arc::new(MemoryRequests::default()),
         };
         let router = app(state);

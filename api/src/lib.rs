@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod presign;
 pub mod push;
 pub mod requests;
+pub mod responses;
 mod routes;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub requests: Arc<dyn idempotency::Requests>,
     pub presigner: presign::Presigner,
     pub push: Arc<dyn push::Push>,
+    /// Where thumbnails are served from (the CDN).
+    pub media: responses::Media,
 }
 
 /// The whole API: routes, the OpenAPI document, body limit, Idempotency-Key, correlation ids.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use api::idempotency::DynamoRequests;
 use api::presign::Presigner;
 use api::push::{Push, RecordOnly, SnsPush};
+use api::responses::Media;
 use api::{app, AppState};
 use domain::profile::Platform;
 use domain::service::{Service, Settings};
@@ -49,6 +50,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         .map(ToString::to_string)
         .ok_or("no AWS region")?;
     let presigner = Presigner::new(cfg.uploads_bucket, region, cfg.s3_endpoint, credentials);
+    let media = Media::new(&cfg.media_base_url).map_err(|why| format!("MEDIA_BASE_URL: {why}"))?;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let state = AppState {
         service: Service::new(
@@ -58,6 +60,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         requests: Arc::new(DynamoRequests::new(dynamo, &cfg.table_name)),
         presigner,
         push,
+        media,
     };
     Box::pin(lambda_http::run(app(state))).await
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use domain::auction::{Auction, Bid};
 use domain::error::{FieldError, Validator};
 use domain::geo;
-use domain::item::{Category, Item, Photo};
+use domain::item::Category;
 use domain::profile::{Device, Platform, UserProfile};
 use domain::rating::Rating;
 use domain::reservation::Reservation;
@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 use crate::context::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::requests::{NewAuction, NewItem, NewRating, ProfileUpdate};
+use crate::responses::{ItemView, PhotoView};
 use crate::AppState;
 
 /// A JSON body; a bad one is a problem (400 malformed/invalid, 413 too large, 415 not JSON).
@@ -109,7 +110,8 @@ struct BrowseParams {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemPage {
-    items: Vec<Item>,
+    /// Each with its cover thumbnail, so a list needs no second request.
+    items: Vec<ItemView>,
     /// Pass as `cursor` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
@@ -185,27 +187,32 @@ async fn browse(
     };
     let page = state.service.browse(&query).await?;
     Ok(Json(ItemPage {
-        items: page.items,
+        items: page
+            .items
+            .into_iter()
+            .map(|i| ItemView::new(i, &state.media))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
 /// Post an item, free or for auction. Emits ItemCreated.
 #[utoipa::path(post, path = "/items", tag = "items", request_body = NewItem,
-    responses((status = 201, body = Item)), security(("cognito" = [])))]
+    responses((status = 201, body = ItemView)), security(("cognito" = [])))]
 async fn create_item(
     State(state): State<AppState>,
     Actor(ctx): Actor,
     Body(input): Body<NewItem>,
-) -> ApiResult<(StatusCode, Json<Item>)> {
+) -> ApiResult<(StatusCode, Json<ItemView>)> {
     let item = state.service.create_item(&ctx, input.into()).await?;
-    Ok((StatusCode::CREATED, Json(item)))
+    Ok((StatusCode::CREATED, Json(ItemView::new(item, &state.media))))
 }
 
 #[utoipa::path(get, path = "/items/{id}", tag = "items", params(("id" = String, Path)),
-    responses((status = 200, body = Item)))]
-async fn get_item(State(state): State<AppState>, PathParam(id): Id) -> ApiResult<Json<Item>> {
-    Ok(Json(state.service.get_item(&id).await?))
+    responses((status = 200, body = ItemView)))]
+async fn get_item(State(state): State<AppState>, PathParam(id): Id) -> ApiResult<Json<ItemView>> {
+    let item = state.service.get_item(&id).await?;
+    Ok(Json(ItemView::new(item, &state.media)))
 }
 
 /// The seller withdraws an item nobody has taken. Emits ItemDeleted.
@@ -251,7 +258,7 @@ pub struct PhotoRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PhotoUpload {
-    pub photo: Photo,
+    pub photo: PhotoView,
     pub upload: crate::presign::UploadForm,
 }
 
@@ -275,6 +282,7 @@ async fn add_photo(
         )
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let photo = PhotoView::new(photo, &state.media);
     Ok((StatusCode::CREATED, Json(PhotoUpload { photo, upload })))
 }
 

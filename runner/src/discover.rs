@@ -1,5 +1,6 @@
 //! What Terraform applied, read back from the emulator's APIs: the functions, their event-source mappings,
-//! the HTTP APIs, the schedule groups and the scheduled rules whose names start with the runner's prefix.
+//! the HTTP APIs, the CloudFront distributions, the schedule groups and the scheduled rules whose names start
+//! with the runner's prefix.
 
 use std::time::Duration;
 
@@ -71,6 +72,48 @@ pub struct Jwt {
     pub audience: Vec<String>,
 }
 
+/// A CloudFront distribution, as far as the runner plays it: its origins and its default cache behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distribution {
+    pub id: String,
+    pub arn: String,
+    /// `d111111abcdef8.cloudfront.net`.
+    pub domain_name: String,
+    pub aliases: Vec<String>,
+    pub origins: Vec<Origin>,
+    pub default_behavior: Behavior,
+    /// Path-pattern behaviours are not played (the runner says so at start).
+    pub ordered_behaviors: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub id: String,
+    pub domain_name: String,
+    /// Prefixed to every key (`/photos`), or empty.
+    pub path: String,
+    /// The Origin Access Control CloudFront signs its requests to the origin with.
+    pub access_control: Option<OriginAccessControl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginAccessControl {
+    pub id: String,
+    pub origin_type: String,
+    /// `always`, `never` or `no-override`.
+    pub signing_behavior: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Behavior {
+    pub target_origin_id: String,
+    pub viewer_protocol_policy: String,
+    pub allowed_methods: Vec<String>,
+    pub cache_policy_id: Option<String>,
+    /// The legacy TTLs (no cache policy): min, default, max seconds.
+    pub legacy_ttls: (i64, i64, i64),
+}
+
 /// Everything applied that the runner plays.
 #[derive(Debug, Clone, Default)]
 pub struct Applied {
@@ -78,6 +121,7 @@ pub struct Applied {
     pub sqs_mappings: Vec<SqsMapping>,
     pub stream_mappings: Vec<StreamMapping>,
     pub apis: Vec<Api>,
+    pub distributions: Vec<Distribution>,
     pub schedule_groups: Vec<String>,
     pub scheduled_rules: Vec<String>,
 }
@@ -213,6 +257,7 @@ pub async fn discover(aws: &SdkConfig, prefix: &str) -> anyhow::Result<Applied> 
     }
 
     applied.apis = apis(aws, &arns).await?;
+    applied.distributions = distributions(aws, prefix).await?;
 
     let scheduler = aws_sdk_scheduler::Client::new(aws);
     let groups: Vec<_> = scheduler
@@ -329,6 +374,96 @@ async fn apis(aws: &SdkConfig, function_arns: &[String]) -> anyhow::Result<Vec<A
             id: id.to_owned(),
             name: api.name().unwrap_or_default().to_owned(),
             routes: api_routes,
+        });
+    }
+    Ok(out)
+}
+
+/// The enabled distributions whose comment starts with the prefix: a distribution has no name, and its
+/// comment is what the console shows as its description (the cdn module sets it to `<name_prefix>-…`).
+async fn distributions(aws: &SdkConfig, prefix: &str) -> anyhow::Result<Vec<Distribution>> {
+    let cloudfront = aws_sdk_cloudfront::Client::new(aws);
+    let listed = cloudfront
+        .list_distributions()
+        .send()
+        .await
+        .context("listing the emulator's CloudFront distributions")?;
+    let summaries = listed
+        .distribution_list()
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for d in summaries {
+        if !d.enabled() || !d.comment().starts_with(prefix) {
+            continue;
+        }
+        let mut origins = Vec::new();
+        for o in d.origins().map(|o| o.items()).unwrap_or_default() {
+            let access_control = match o.origin_access_control_id().filter(|id| !id.is_empty()) {
+                None => None,
+                Some(id) => {
+                    let got = cloudfront
+                        .get_origin_access_control()
+                        .id(id)
+                        .send()
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "reading origin access control {id} of distribution {}",
+                                d.id()
+                            )
+                        })?;
+                    let config = got
+                        .origin_access_control()
+                        .and_then(|c| c.origin_access_control_config());
+                    Some(OriginAccessControl {
+                        id: id.to_owned(),
+                        origin_type: config
+                            .map(|c| c.origin_access_control_origin_type().as_str().to_owned())
+                            .unwrap_or_default(),
+                        signing_behavior: config
+                            .map(|c| c.signing_behavior().as_str().to_owned())
+                            .unwrap_or_default(),
+                    })
+                }
+            };
+            origins.push(Origin {
+                id: o.id().to_owned(),
+                domain_name: o.domain_name().to_owned(),
+                path: o.origin_path().unwrap_or_default().to_owned(),
+                access_control,
+            });
+        }
+        let Some(b) = d.default_cache_behavior() else {
+            anyhow::bail!("distribution {} has no default cache behaviour", d.id());
+        };
+        out.push(Distribution {
+            id: d.id().to_owned(),
+            arn: d.arn().to_owned(),
+            domain_name: d.domain_name().to_owned(),
+            aliases: d.aliases().map(|a| a.items().to_vec()).unwrap_or_default(),
+            origins,
+            default_behavior: Behavior {
+                target_origin_id: b.target_origin_id().to_owned(),
+                viewer_protocol_policy: b.viewer_protocol_policy().as_str().to_owned(),
+                allowed_methods: b
+                    .allowed_methods()
+                    .map(|m| m.items().iter().map(|m| m.as_str().to_owned()).collect())
+                    .unwrap_or_else(|| vec!["GET".into(), "HEAD".into()]),
+                cache_policy_id: b
+                    .cache_policy_id()
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                // The legacy TTLs are deprecated in favour of cache policies, and still what a behaviour
+                // without one is cached by.
+                #[allow(deprecated)]
+                legacy_ttls: (
+                    b.min_ttl().unwrap_or(0),
+                    b.default_ttl().unwrap_or(86_400),
+                    b.max_ttl().unwrap_or(31_536_000),
+                ),
+            },
+            ordered_behaviors: d.cache_behaviors().map(|c| c.items().len()).unwrap_or(0),
         });
     }
     Ok(out)

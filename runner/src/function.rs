@@ -1,7 +1,8 @@
 //! One function: its `bootstrap` run as child processes, each behind its own local Lambda Runtime API
-//! (`/2018-06-01/runtime/...`), up to the function's concurrency, restarted when they die. An invocation is
-//! handed to whichever process asks for the next one; it ends with the process's response or error, its
-//! timeout (the process is then killed, as Lambda does), or the process's death.
+//! (`/2018-06-01/runtime/...`), up to the function's concurrency, restarted when they die, each within the
+//! function's `memory_size` ([`crate::memory`]). An invocation is handed to whichever process asks for the
+//! next one; it ends with the process's response or error, its timeout (the process is then killed, as Lambda
+//! does), or the process's death (for one, going above its memory).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -17,12 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
-use tokio::process::Command;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::discover::FunctionSpec;
+use crate::memory::{Confinement, MemoryLimits};
 
 /// How an invocation failed.
 #[derive(Debug, Clone)]
@@ -62,15 +63,28 @@ struct Invocation {
 pub struct Environment {
     endpoint: String,
     region: String,
+    limits: MemoryLimits,
 }
 
 impl Environment {
-    pub fn new(endpoint: &str, region: &str) -> Self {
+    pub fn new(endpoint: &str, region: &str, limits: MemoryLimits) -> Self {
         Self {
             endpoint: endpoint.to_owned(),
             region: region.to_owned(),
+            limits,
         }
     }
+}
+
+/// What happened to a function's processes so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Processes that ended (crashed, killed after a timeout, or killed for their memory).
+    pub exits: u64,
+    /// Of those, the ones killed for going above the function's memory_size.
+    pub out_of_memory: u64,
+    /// The most memory any of its processes used (Lambda's `Max Memory Used`), where it is measured.
+    pub max_memory_used_mb: Option<u64>,
 }
 
 /// A running function: cheap to clone, invoked from any task.
@@ -79,6 +93,7 @@ pub struct Function {
     spec: Arc<FunctionSpec>,
     queue: async_channel::Sender<Invocation>,
     inits: Arc<Inits>,
+    stats: Arc<Mutex<Stats>>,
 }
 
 /// The init durations of a function's processes (Lambda's `Init Duration`): from exec of `bootstrap` to its
@@ -103,8 +118,18 @@ impl Function {
         let log_path = log_dir.join(format!("{}.log", spec.name));
         let spec = Arc::new(spec);
         let inits = Arc::new(Inits::default());
+        let stats = Arc::new(Mutex::new(Stats::default()));
         let (tx, rx) = async_channel::unbounded();
         for slot in 0..slots.max(1) {
+            let confinement = env
+                .limits
+                .confine(&format!("{}-{slot}", spec.name), spec.memory_mb)
+                .with_context(|| {
+                    format!(
+                        "limiting the memory of {} to {} MB",
+                        spec.name, spec.memory_mb
+                    )
+                })?;
             let listener =
                 std::net::TcpListener::bind("127.0.0.1:0").context("binding a Runtime API port")?;
             listener.set_nonblocking(true)?;
@@ -119,6 +144,8 @@ impl Function {
                 initialized: AtomicBool::new(false),
                 spawned_at: Mutex::new(None),
                 inits: Arc::clone(&inits),
+                stats: Arc::clone(&stats),
+                confinement,
             });
             let app = Router::new()
                 .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -146,7 +173,13 @@ impl Function {
             spec,
             queue: tx,
             inits,
+            stats,
         })
+    }
+
+    /// What happened to its processes so far.
+    pub fn stats(&self) -> Stats {
+        *self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits until `count` processes of the function have finished their init, and returns every init
@@ -222,6 +255,9 @@ struct Slot {
     /// When the current process was started.
     spawned_at: Mutex<Option<Instant>>,
     inits: Arc<Inits>,
+    stats: Arc<Mutex<Stats>>,
+    /// The memory limit of every process the slot runs.
+    confinement: Confinement,
 }
 
 impl Slot {
@@ -326,6 +362,7 @@ async fn response(
     body: Bytes,
 ) -> Response {
     if slot.finish(&id, Ok(body.to_vec())) {
+        slot.report_memory();
         (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
     } else {
         unknown_request(&id)
@@ -340,6 +377,7 @@ async fn invocation_error(
 ) -> Response {
     let error = function_error(&headers, &body);
     if slot.finish(&id, Err(error)) {
+        slot.report_memory();
         (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
     } else {
         unknown_request(&id)
@@ -381,6 +419,15 @@ fn function_error(headers: &HeaderMap, body: &[u8]) -> InvokeError {
     }
 }
 
+impl Slot {
+    /// After each invocation, as Lambda's `REPORT` line: the most memory the process has used so far.
+    fn report_memory(&self) {
+        let used = self.confinement.max_memory_used_mb();
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.max_memory_used_mb = stats.max_memory_used_mb.max(used);
+    }
+}
+
 /// Runs the slot's process for as long as the runner runs, restarting it when it dies.
 async fn supervise(
     slot: Arc<Slot>,
@@ -393,7 +440,8 @@ async fn supervise(
     loop {
         let started = Instant::now();
         *slot.spawned_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(started);
-        let exit = match spawn(&slot.spec, &code_dir, &env, &api, &log_path) {
+        let oom_before = slot.confinement.oom_kills();
+        let exit = match spawn(&slot, &code_dir, &env, &api, &log_path) {
             Err(e) => format!("could not start: {e:#}"),
             Ok(mut child) => {
                 tokio::select! {
@@ -408,6 +456,22 @@ async fn supervise(
                 }
             }
         };
+        let out_of_memory = slot.confinement.oom_kills() > oom_before;
+        let max_used = slot.confinement.max_memory_used_mb();
+        let exit = if out_of_memory {
+            format!(
+                "signal: killed (out of memory: above the function's memory_size of {} MB)",
+                slot.confinement.memory_mb()
+            )
+        } else {
+            exit
+        };
+        {
+            let mut stats = slot.stats.lock().unwrap_or_else(|p| p.into_inner());
+            stats.exits += 1;
+            stats.out_of_memory += u64::from(out_of_memory);
+            stats.max_memory_used_mb = stats.max_memory_used_mb.max(max_used);
+        }
         slot.generation.fetch_add(1, Ordering::SeqCst);
         slot.fail_current(InvokeError::Exited(exit.clone()));
         if !slot.initialized.swap(false, Ordering::SeqCst) {
@@ -421,25 +485,26 @@ async fn supervise(
         if started.elapsed() > Duration::from_secs(10) {
             restart_delay = Duration::from_millis(250);
         }
-        warn!(function = %slot.spec.name, slot = slot.number, exit = %exit, restart_in_ms = restart_delay.as_millis() as u64, "function process ended; restarting");
+        warn!(function = %slot.spec.name, slot = slot.number, exit = %exit, max_memory_used_mb = max_used, memory_size_mb = slot.spec.memory_mb, restart_in_ms = restart_delay.as_millis() as u64, "function process ended; restarting");
         tokio::time::sleep(restart_delay).await;
         restart_delay = (restart_delay * 2).min(Duration::from_secs(30));
     }
 }
 
 fn spawn(
-    spec: &FunctionSpec,
+    slot: &Slot,
     code_dir: &Path,
     env: &Environment,
     api: &str,
     log_path: &Path,
 ) -> anyhow::Result<tokio::process::Child> {
+    let spec = &slot.spec;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log_path)
         .with_context(|| format!("opening {}", log_path.display()))?;
-    let mut command = Command::new(code_dir.join("bootstrap"));
+    let mut command = slot.confinement.command(&code_dir.join("bootstrap"));
     command
         .current_dir(code_dir)
         .env_clear()

@@ -1,19 +1,24 @@
 //! The local runner: the one piece that stands in for what the emulator (moto) cannot do. It runs the real
 //! Lambda `bootstrap` binaries behind a local Lambda Runtime API and plays what invokes them in AWS: the SQS
-//! and DynamoDB stream event-source mappings, API Gateway (HTTP API, payload 2.0, JWT authorizer), and the
-//! Scheduler (one-time and recurring schedules, scheduled rules).
+//! and DynamoDB stream event-source mappings, API Gateway (HTTP API, payload 2.0, JWT authorizer),
+//! CloudFront (a distribution's S3 origin through Origin Access Control, see [`cdn`]) and the Scheduler
+//! (one-time and recurring schedules, scheduled rules).
 //!
 //! Everything is read from the emulator's APIs, as Terraform applied it: the functions (environment,
-//! timeout, memory, logging), their mappings, the HTTP APIs, the schedules. It holds no business logic and
+//! timeout, memory, logging), their mappings, the HTTP APIs, the distributions, the schedules. A function
+//! environment value naming a distribution (`https://<its domain or alias>…`) is given the local edge's URL
+//! instead, as DNS would lead it to the edge in AWS. It holds no business logic and
 //! can run any `provided.al2023` function whose zip it is given: code is matched to a function by the zip's
 //! SHA-256, as Lambda reports it (`CodeSha256`).
 
+pub mod cdn;
 pub mod code;
 pub mod cold_start;
 pub mod discover;
 pub mod function;
 pub mod gateway;
 pub mod jwt;
+pub mod memory;
 pub mod schedules;
 pub mod sqs;
 pub mod stream;
@@ -46,6 +51,10 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// Port of the first HTTP API (0: any free port); further APIs get the next ports.
     pub api_port: u16,
+    /// Port of the first CloudFront distribution's edge (0: any free port); further ones get the next ports.
+    pub cdn_port: u16,
+    /// How each function process is held to its memory_size.
+    pub memory_limits: memory::MemoryLimits,
 }
 
 /// What the runner is playing (also written to `<work_dir>/runner.json`).
@@ -56,6 +65,8 @@ pub struct Summary {
     pub stream_mappings: Vec<String>,
     /// API id → base URL.
     pub apis: HashMap<String, String>,
+    /// Distribution id → the local edge's base URL (what `https://<its domain>` stands for here).
+    pub distributions: HashMap<String, String>,
     pub schedule_groups: Vec<String>,
     pub scheduled_rules: Vec<String>,
 }
@@ -64,7 +75,30 @@ pub struct Summary {
 pub struct Runner {
     pub summary: Summary,
     pub api_addrs: HashMap<String, SocketAddr>,
+    /// Distribution id → where its edge listens.
+    pub cdn_addrs: HashMap<String, SocketAddr>,
+    /// The functions run, by name.
+    functions: HashMap<String, Function>,
     _tasks: JoinSet<()>,
+}
+
+impl Runner {
+    /// What happened to the processes of the function named `name` (None: not run here).
+    pub fn function_stats(&self, name: &str) -> Option<function::Stats> {
+        self.functions.get(name).map(Function::stats)
+    }
+
+    /// The function named `name`, if run here (a handle: its stats stay readable while the runner runs).
+    pub fn function(&self, name: &str) -> Option<Function> {
+        self.functions.get(name).cloned()
+    }
+}
+
+/// Whether `value` is a URL on `host_url` (`https://d1.cloudfront.net`): itself, or followed by `/…`.
+fn edge_url_of(value: &str, host_url: &str) -> bool {
+    value
+        .strip_prefix(host_url)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The SDK configuration for the emulator.
@@ -85,9 +119,48 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
     let code = code::CodeIndex::scan(&options.code_dirs)?;
     let applied = discover::discover(&aws, &options.prefix).await?;
     let mut tasks = JoinSet::new();
+    info!(memory_limits = %options.memory_limits.describe(), "function processes are held to their memory_size");
+
+    // The edges first: the functions' environment names them.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut cdn_addrs = HashMap::new();
+    let mut distributions = HashMap::new();
+    let mut hosts: Vec<(String, String)> = Vec::new();
+    let mut port = options.cdn_port;
+    for d in &applied.distributions {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("binding distribution {}'s edge to 127.0.0.1:{port}", d.id))?;
+        let addr = listener.local_addr()?;
+        if port != 0 {
+            port += 1;
+        }
+        let url = format!("http://{addr}");
+        for host in std::iter::once(&d.domain_name).chain(&d.aliases) {
+            hosts.push((format!("https://{host}"), url.clone()));
+        }
+        distributions.insert(d.id.clone(), url);
+        cdn_addrs.insert(d.id.clone(), addr);
+        cdn::serve(
+            listener,
+            Arc::new(cdn::Edge::new(d.clone(), s3.clone())),
+            &mut tasks,
+        );
+    }
 
     let mut functions: HashMap<String, Function> = HashMap::new();
     for spec in &applied.functions {
+        let mut spec = spec.clone();
+        for (_, value) in &mut spec.environment {
+            if let Some((host, url)) = hosts.iter().find(|(h, _)| edge_url_of(value, h)) {
+                *value = format!("{url}{}", &value[host.len()..]);
+            }
+        }
+        let spec = &spec;
         let Some(zip) = code.find(&spec.code_sha256) else {
             warn!(function = %spec.name, code_sha256 = %spec.code_sha256, "no zip with this function's code in the code dirs; it is not run");
             continue;
@@ -98,7 +171,11 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
             spec.clone(),
             dir,
             slots,
-            function::Environment::new(&options.endpoint, &options.region),
+            function::Environment::new(
+                &options.endpoint,
+                &options.region,
+                options.memory_limits.clone(),
+            ),
             &options.work_dir.join("logs"),
             &mut tasks,
         )?;
@@ -111,6 +188,7 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
         sqs_mappings: Vec::new(),
         stream_mappings: Vec::new(),
         apis: HashMap::new(),
+        distributions,
         schedule_groups: applied.schedule_groups.clone(),
         scheduled_rules: applied.scheduled_rules.clone(),
     };
@@ -148,7 +226,7 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
         );
     }
     let mut api_addrs = HashMap::new();
-    let mut port = options.api_port;
+    port = options.api_port;
     for api in &applied.apis {
         let routes = gateway::Routes::new(api, &functions, &options.endpoint);
         if routes.is_empty() {
@@ -181,12 +259,18 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
         sqs_mappings = summary.sqs_mappings.len(),
         stream_mappings = summary.stream_mappings.len(),
         apis = summary.apis.len(),
+        distributions = summary.distributions.len(),
         schedule_groups = summary.schedule_groups.len(),
         "runner started"
     );
     Ok(Runner {
         summary,
         api_addrs,
+        cdn_addrs,
+        functions: functions
+            .into_values()
+            .map(|f| (f.name().to_owned(), f))
+            .collect(),
         _tasks: tasks,
     })
 }
@@ -207,7 +291,11 @@ pub async fn cold_start(
         options.prefix,
         options.endpoint
     );
-    let env = function::Environment::new(&options.endpoint, &options.region);
+    let env = function::Environment::new(
+        &options.endpoint,
+        &options.region,
+        options.memory_limits.clone(),
+    );
     let logs = options.work_dir.join("logs");
     let spec = cold_start::bare_spec("noop-lambda");
     let dir = cold_start::stage_binary(baseline, &options.work_dir.join("code").join(&spec.name))?;

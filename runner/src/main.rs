@@ -1,4 +1,5 @@
-//! `ecobid-runner`: `serve` plays the applied stack until interrupted; `token` prints a user's token;
+//! `ecobid-runner`: `serve` plays the applied stack (functions, mappings, APIs, distributions, schedules)
+//! until interrupted; `token` prints a user's token;
 //! `cold-start` measures each applied function's init and first invocation against a baseline Lambda.
 
 use std::path::PathBuf;
@@ -26,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the functions whose name starts with PREFIX and play their mappings, APIs and schedules.
+    /// Run the functions whose name starts with PREFIX and play their mappings, APIs, distributions and
+    /// schedules.
     Serve {
         #[arg(long, default_value = "")]
         prefix: String,
@@ -38,6 +40,13 @@ enum Command {
         /// Port of the (first) HTTP API; 0 picks a free one.
         #[arg(long, default_value_t = 0)]
         api_port: u16,
+        /// Port of the (first) CloudFront distribution's local edge; 0 picks a free one.
+        #[arg(long, default_value_t = 0)]
+        cdn_port: u16,
+        /// Hold each function process to its memory_size, as Lambda does (auto: the best way this machine
+        /// allows, cgroup v2, cgroup v1 or an rlimit), or not at all.
+        #[arg(long, value_enum, env = "ECOBID_MEMORY_LIMITS", default_value_t = Limits::Auto)]
+        memory_limits: Limits,
     },
     /// Start each applied function (whose name starts with PREFIX) fresh ROUNDS times behind a local Runtime
     /// API and print its init (exec to first /next) and first-invocation times, beside BASELINE's.
@@ -54,6 +63,8 @@ enum Command {
         baseline: PathBuf,
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..=100))]
         rounds: u16,
+        #[arg(long, value_enum, env = "ECOBID_MEMORY_LIMITS", default_value_t = Limits::Auto)]
+        memory_limits: Limits,
     },
     /// Create (or reuse) a user in the user pool and print a token for it.
     Token {
@@ -73,6 +84,21 @@ enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Limits {
+    Auto,
+    Off,
+}
+
+impl Limits {
+    fn resolve(self) -> runner::memory::MemoryLimits {
+        match self {
+            Limits::Auto => runner::memory::MemoryLimits::detect(),
+            Limits::Off => runner::memory::MemoryLimits::off(),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     if let Err(e) = run(Cli::parse()).await {
@@ -88,6 +114,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             code_dirs,
             work_dir,
             api_port,
+            cdn_port,
+            memory_limits,
         } => {
             tracing_subscriber::fmt()
                 .json()
@@ -103,6 +131,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 code_dirs,
                 work_dir,
                 api_port,
+                cdn_port,
+                memory_limits: memory_limits.resolve(),
             };
             let runner = runner::start(options).await?;
             println!("{}", serde_json::to_string(&runner.summary)?);
@@ -122,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             work_dir,
             baseline,
             rounds,
+            memory_limits,
         } => {
             let options = runner::Options {
                 endpoint: cli.endpoint,
@@ -130,6 +161,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 code_dirs,
                 work_dir,
                 api_port: 0,
+                cdn_port: 0,
+                memory_limits: memory_limits.resolve(),
             };
             print!(
                 "{}",

@@ -105,7 +105,8 @@ async fn receive(
     url: &str,
     mapping: &SqsMapping,
 ) -> Result<Vec<Message>, aws_sdk_sqs::Error> {
-    let window_ends = Instant::now() + mapping.window;
+    // The window runs from the first message received, not from the (long-polling) first receive.
+    let mut window_ends: Option<Instant> = None;
     let mut batch: Vec<Message> = Vec::new();
     loop {
         let want = (mapping.batch_size - batch.len()).min(10) as i32;
@@ -121,7 +122,11 @@ async fn receive(
             .await?;
         let got = received.messages().len();
         batch.extend(received.messages().iter().cloned());
-        if batch.len() >= mapping.batch_size || Instant::now() >= window_ends {
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+        let ends = *window_ends.get_or_insert_with(|| Instant::now() + mapping.window);
+        if batch.len() >= mapping.batch_size || Instant::now() >= ends {
             return Ok(batch);
         }
         if got == 0 && !batch.is_empty() {

@@ -62,12 +62,14 @@ def summary(outputs: dict[str, Any], runner: dict[str, Any], endpoint: str) -> s
     lines.append(f"HTTP API       {o['api_id']}")
     lines.append("Functions      " + ", ".join(sorted(o["functions"].values())))
     lines.append("Topics         " + ", ".join(sorted(o["topics"].values())))
-    lines.append("\nLocal runner (stands in for Lambda, API Gateway and the Scheduler):")
+    lines.append("\nLocal runner (stands in for Lambda, API Gateway, CloudFront and the Scheduler):")
     lines.append("  running      " + ", ".join(runner["functions"]))
     for m in runner["sqs_mappings"] + runner["stream_mappings"]:
         lines.append("  mapping      " + m)
     for api, url in runner["apis"].items():
         lines.append(f"  HTTP API     {api} on {url}")
+    for distribution, url in runner.get("distributions", {}).items():
+        lines.append(f"  CloudFront   {distribution} ({o['media_base_url']}) on {url}")
     return "\n".join(lines)
 
 

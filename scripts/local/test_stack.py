@@ -33,18 +33,20 @@ def outputs() -> dict:
         "api_id": "api1",
         "functions": {"api": "ecobid-local-api"},
         "topics": {"push": "arn:push"},
+        "media_base_url": "https://d1.cloudfront.net",
     }
     return {k: {"value": v} for k, v in values.items()}
 
 
 def test_the_summary_names_every_queue_with_its_policy_and_what_the_runner_plays():
-    runner = {"functions": ["ecobid-local-api"], "sqs_mappings": ["m1"], "stream_mappings": [], "apis": {"api1": "http://127.0.0.1:8787"}}
+    runner = {"functions": ["ecobid-local-api"], "sqs_mappings": ["m1"], "stream_mappings": [], "apis": {"api1": "http://127.0.0.1:8787"}, "distributions": {"E1": "http://127.0.0.1:8788"}}
     text = stack.summary(outputs(), runner, "http://127.0.0.1:4566")
     assert "EcoBid local stack 'local' is up on http://127.0.0.1:4566" in text
     assert text.index("expiries") < text.index("images")
     assert "(maxReceiveCount 5, backoff 2-300 s)" in text
     assert "HTTP API     api1 on http://127.0.0.1:8787" in text
     assert "mapping      m1" in text
+    assert "CloudFront   E1 (https://d1.cloudfront.net) on http://127.0.0.1:8788" in text
 
 
 def test_the_smoke_reads_the_publisher_and_the_runner_logs():

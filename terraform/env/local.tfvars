@@ -23,3 +23,24 @@ api = {
   reservation_ttl_seconds = 45
   sniping_window_seconds  = 20
 }
+
+# The images queue as by default, with a batching window: the uploads of a few seconds are worked on in the
+# same batch, as a busy queue's would be in AWS (the memory test's five huge PNGs land in one or two batches).
+queues = {
+  images = {
+    function_timeout_seconds   = 60
+    visibility_timeout_seconds = 360
+    memory_mb                  = 1024
+    batch_size                 = 5
+    maximum_concurrency        = 4
+    batching_window_seconds    = 3
+  }
+  notifications    = {}
+  expiries         = {}
+  "auction-closes" = {}
+}
+
+# moto deploys a distribution at once; there is nothing to wait for.
+cdn = {
+  wait_for_deployment = false
+}

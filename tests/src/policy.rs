@@ -28,6 +28,7 @@ pub fn all(plan: &Plan, workspace: &str) -> Vec<String> {
         buckets_private_and_encrypted(plan),
         table_matches_domain(plan),
         event_targets_have_dlq_and_retry(plan),
+        media_only_through_the_cdn(plan),
         names_carry_workspace(plan, &prefix),
     ]
     .concat()
@@ -204,15 +205,7 @@ pub fn iam_least_privilege(plan: &Plan) -> Vec<String> {
                 continue;
             };
             seen += 1;
-            let statements = match doc.get("Statement") {
-                Some(Value::Array(list)) => list.clone(),
-                Some(one) => vec![one.clone()],
-                None => Vec::new(),
-            };
-            for s in statements
-                .iter()
-                .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-            {
+            for s in allows(&doc) {
                 let sid = s.get("Sid").and_then(Value::as_str).unwrap_or("(no sid)");
                 let at = format!("{} statement {sid}", r.address);
                 if s.get("NotAction").is_some() || s.get("NotResource").is_some() {
@@ -234,7 +227,9 @@ pub fn iam_least_privilege(plan: &Plan) -> Vec<String> {
                         ));
                     }
                 }
-                if s.pointer("/Principal/AWS").and_then(Value::as_str) == Some("*")
+                if strings(s.pointer("/Principal/AWS"))
+                    .iter()
+                    .any(|p| p == "*")
                     || s.get("Principal") == Some(&Value::String("*".into()))
                 {
                     v.push(format!("{at}: Allow to any principal"));
@@ -388,6 +383,7 @@ pub const NAMED_KINDS: &[(&str, &str)] = &[
     ("aws_cognito_user_pool", "name"),
     ("aws_apigatewayv2_api", "name"),
     ("aws_scheduler_schedule_group", "name"),
+    ("aws_cloudfront_origin_access_control", "name"),
 ];
 
 /// Every resource of [`NAMED_KINDS`] with its name.
@@ -423,6 +419,162 @@ fn is_prefixed(name: &str, prefix: &str) -> bool {
         || name
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// Photos reach people through the CDN and only through it:
+/// - every distribution redirects HTTP to HTTPS (or refuses it) in every cache behaviour and has a minimum
+///   TLS version (TLS 1.2 or later with a custom certificate; CloudFront's default certificate has its own);
+/// - every origin is a bucket of the plan read through Origin Access Control, never the uploads bucket (the
+///   one whose notifications start the images worker: the originals, unmoderated, with their metadata);
+/// - every `Allow` of a bucket policy is to `cloudfront.amazonaws.com` with `aws:SourceArn` naming this plan's
+///   distributions only, and each origin bucket's policy does grant its distribution `s3:GetObject`.
+pub fn media_only_through_the_cdn(plan: &Plan) -> Vec<String> {
+    let mut v = Vec::new();
+    let distributions: Vec<&Resource> = plan.of_kind("aws_cloudfront_distribution").collect();
+    let arns: Vec<&str> = distributions.iter().filter_map(|d| d.str("arn")).collect();
+    let uploads: Vec<&str> = plan
+        .of_kind("aws_s3_bucket_notification")
+        .filter_map(|n| n.str("bucket"))
+        .collect();
+    let policy_of = |bucket: &str| {
+        plan.find("aws_s3_bucket_policy", "bucket", bucket)
+            .and_then(|p| p.str("policy"))
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    };
+
+    for d in &distributions {
+        let at = &d.address;
+        let behaviours = d
+            .values
+            .get("default_cache_behavior")
+            .into_iter()
+            .chain(d.values.get("ordered_cache_behavior"))
+            .filter_map(Value::as_array)
+            .flatten();
+        for b in behaviours {
+            let policy = b.get("viewer_protocol_policy").and_then(Value::as_str);
+            if !matches!(policy, Some("redirect-to-https" | "https-only")) {
+                v.push(format!(
+                    "{at}: viewer protocol policy {policy:?} lets HTTP through"
+                ));
+            }
+        }
+        let cert = d.block("viewer_certificate");
+        let tls = cert
+            .and_then(|c| c.get("minimum_protocol_version"))
+            .and_then(Value::as_str);
+        let custom = cert
+            .and_then(|c| c.get("acm_certificate_arn"))
+            .and_then(Value::as_str)
+            .is_some_and(|a| !a.is_empty());
+        match tls {
+            None => v.push(format!("{at}: no minimum TLS version")),
+            Some(t) if custom && !(t.starts_with("TLSv1.2") || t.starts_with("TLSv1.3")) => v.push(
+                format!("{at}: minimum TLS version {t} below TLS 1.2 on a custom domain"),
+            ),
+            Some(_) => {}
+        }
+        let arn = d.str("arn").unwrap_or_default();
+        for o in d
+            .values
+            .get("origin")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let domain = o
+                .get("domain_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let Some(bucket) = plan
+                .of_kind("aws_s3_bucket")
+                .find(|b| b.str("bucket_regional_domain_name") == Some(domain))
+                .and_then(|b| b.str("bucket"))
+            else {
+                v.push(format!(
+                    "{at}: origin {domain:?} is not a bucket of this plan"
+                ));
+                continue;
+            };
+            if uploads.contains(&bucket) {
+                v.push(format!(
+                    "{at}: origin {bucket} is the uploads bucket (the originals)"
+                ));
+            }
+            if o.get("origin_access_control_id")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                v.push(format!(
+                    "{at}: origin {bucket} is not read through Origin Access Control"
+                ));
+            }
+            let granted = policy_of(bucket).is_some_and(|doc| {
+                allows(&doc).any(|s| {
+                    strings(s.get("Action")).iter().any(|a| a == "s3:GetObject")
+                        && source_arns(s).contains(&arn.to_owned())
+                })
+            });
+            if !granted {
+                v.push(format!(
+                    "{at}: bucket {bucket}'s policy does not grant the distribution s3:GetObject"
+                ));
+            }
+        }
+    }
+
+    for p in plan.of_kind("aws_s3_bucket_policy") {
+        let Some(doc) = p
+            .str("policy")
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        else {
+            continue; // iam_least_privilege reports policies that are not JSON
+        };
+        for s in allows(&doc) {
+            let sid = s.get("Sid").and_then(Value::as_str).unwrap_or("(no sid)");
+            let at = format!("{} statement {sid}", p.address);
+            if strings(s.pointer("/Principal/Service")) != ["cloudfront.amazonaws.com"]
+                || s.pointer("/Principal/AWS").is_some()
+            {
+                v.push(format!("{at}: Allow to someone other than CloudFront"));
+            }
+            let sources = source_arns(s);
+            if sources.is_empty() || sources.iter().any(|a| !arns.contains(&a.as_str())) {
+                v.push(format!(
+                    "{at}: Allow not limited by aws:SourceArn to this plan's distributions (got {sources:?})"
+                ));
+            }
+        }
+    }
+    v
+}
+
+/// The `Allow` statements of a policy document.
+fn allows(doc: &Value) -> impl Iterator<Item = &Value> {
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    statements
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+}
+
+/// The ARNs an `aws:SourceArn` condition (`StringEquals` or `ArnEquals`; condition keys are case-insensitive)
+/// limits a statement to.
+fn source_arns(statement: &Value) -> Vec<String> {
+    let Some(Value::Object(conditions)) = statement.get("Condition") else {
+        return Vec::new();
+    };
+    conditions
+        .iter()
+        .filter(|(op, _)| matches!(op.as_str(), "StringEquals" | "ArnEquals"))
+        .filter_map(|(_, keys)| keys.as_object())
+        .flat_map(|keys| keys.iter())
+        .filter(|(k, _)| k.eq_ignore_ascii_case("aws:SourceArn"))
+        .flat_map(|(_, arns)| strings(Some(arns)))
+        .collect()
 }
 
 /// A string or a list of strings, as IAM and Terraform write them.

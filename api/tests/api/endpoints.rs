@@ -163,6 +163,130 @@ async fn a_photo_upload_is_a_bounded_presigned_post_and_a_pending_photo() {
     assert_eq!(gif.status, StatusCode::BAD_REQUEST);
 }
 
+/// Starts a photo upload on item `id` as `seller`; the photo's key.
+async fn start_photo(app: &TestApp, id: &str) -> String {
+    let answer = call(
+        &app.router,
+        Method::POST,
+        &format!("/items/{id}/photos"),
+        Some("seller"),
+    )
+    .json(json!({ "contentType": "image/jpeg" }))
+    .send()
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert!(
+        answer.body["photo"].get("urls").is_none(),
+        "{}",
+        answer.body
+    );
+    answer.body["photo"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned()
+}
+
+/// Records what the images worker made of the photo with `key`, as the worker does.
+async fn settle(app: &TestApp, key: &str, outcome: domain::item::PhotoOutcome) {
+    let photo = domain::item::photo::photo_ref(key, "uploads/").expect("a photo key");
+    let service = domain::service::Service::new(app.store.clone(), Default::default());
+    let ctx = domain::service::Ctx {
+        caller: "system".into(),
+        correlation: domain::event::CorrelationId::random(),
+        now: chrono::Utc::now(),
+    };
+    service
+        .settle_photo(&ctx, &photo, &outcome)
+        .await
+        .expect("settled");
+}
+
+#[tokio::test]
+async fn ready_photos_have_a_cdn_url_per_size_and_the_first_is_the_cover_in_get_and_browse() {
+    let app = TestApp::new();
+    let id = post_item(&app.router, "seller", "free").await;
+    let first = start_photo(&app, &id).await;
+    let second = start_photo(&app, &id).await;
+    let pending = start_photo(&app, &id).await;
+    let rejected = start_photo(&app, &id).await;
+    let sizes = |key: &str| {
+        let rest = key.strip_prefix("uploads/").expect("prefix");
+        ["128", "512", "1024"]
+            .iter()
+            .map(|s| (s.to_string(), format!("{rest}/{s}.jpg")))
+            .collect()
+    };
+    // The second settles first: the cover is still the first uploaded READY photo.
+    for key in [&second, &first] {
+        let ready = domain::item::PhotoOutcome::Ready {
+            thumbnails: sizes(key),
+            labels: vec!["Chair".into()],
+        };
+        settle(&app, key, ready).await;
+    }
+    let flagged = domain::item::PhotoOutcome::Rejected {
+        reason: "flagged".into(),
+    };
+    settle(&app, &rejected, flagged).await;
+
+    let got = call(&app.router, Method::GET, &format!("/items/{id}"), None)
+        .send()
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    let photos = got.body["photos"].as_object().expect("photos");
+    let by_key = |key: &str| {
+        photos
+            .values()
+            .find(|p| p["key"] == key)
+            .unwrap_or_else(|| panic!("photo {key}"))
+            .clone()
+    };
+    for key in [&first, &second] {
+        let p = by_key(key);
+        assert_eq!(p["status"], "READY");
+        let thumbnail = |size: &str| p["thumbnails"][size].as_str().expect("key").to_owned();
+        for size in ["128", "512", "1024"] {
+            assert_eq!(
+                p["urls"][size],
+                format!("{MEDIA_BASE_URL}/{}", thumbnail(size)),
+                "{p}"
+            );
+        }
+        assert_eq!(p["urls"].as_object().map(|u| u.len()), Some(3), "{p}");
+    }
+    assert!(by_key(&pending).get("urls").is_none());
+    let rejected = by_key(&rejected);
+    assert_eq!(rejected["status"], "REJECTED");
+    assert!(rejected.get("urls").is_none(), "{rejected}");
+    let first_photo = by_key(&first);
+    let cover = &got.body["cover"];
+    assert_eq!(cover["photoId"], first_photo["id"], "{cover}");
+    assert_eq!(cover["size"], 512);
+    assert_eq!(cover["url"], first_photo["urls"]["512"]);
+
+    // A list screen gets the same cover without a second request.
+    let browsed = call(&app.router, Method::GET, "/items?category=furniture", None)
+        .send()
+        .await;
+    assert_eq!(browsed.status, StatusCode::OK, "{}", browsed.body);
+    let listed = browsed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .expect("the item is listed")
+        .clone();
+    assert_eq!(listed["cover"], *cover);
+
+    // An item without a READY photo has no cover.
+    let bare = post_item(&app.router, "seller", "free").await;
+    start_photo(&app, &bare).await;
+    let got = call(&app.router, Method::GET, &format!("/items/{bare}"), None)
+        .send()
+        .await;
+    assert!(got.body.get("cover").is_none(), "{}", got.body);
+}
+
 #[tokio::test]
 async fn flow_2_reserve_confirm_complete_then_rate() {
     let app = TestApp::new();

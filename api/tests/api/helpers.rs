@@ -4,6 +4,9 @@ use api::idempotency::MemoryRequests;
 use api::presign::Presigner;
 use api::push::RecordOnly;
 use api::{app, AppState};
+
+/// The CDN base the test app's thumbnail URLs start with.
+pub const MEDIA_BASE_URL: &str = "https://d111111abcdef8.cloudfront.net";
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
@@ -47,7 +50,13 @@ pub fn app_with(store: Arc<dyn Store>) -> Router {
         requests: Arc::new(MemoryRequests::default()),
         presigner: presigner(),
         push: Arc::new(RecordOnly),
+        media: media(),
     })
+}
+
+/// The CDN the test app's URLs point at.
+pub fn media() -> api::responses::Media {
+    api::responses::Media::new(MEDIA_BASE_URL).expect("media")
 }
 
 impl TestApp {

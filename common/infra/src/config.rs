@@ -117,6 +117,8 @@ pub struct ApiConfig {
     pub push_application_android: Option<String>,
     /// Where S3 is when not AWS's own (the local emulator): presigned forms point there, path-style.
     pub s3_endpoint: Option<String>,
+    /// Where thumbnails are served from: `<MEDIA_BASE_URL>/<thumbnail key>` (the CDN).
+    pub media_base_url: String,
 }
 
 impl ApiConfig {
@@ -142,6 +144,7 @@ impl ApiConfig {
         Ok(Self {
             table_name: text("TABLE_NAME")?,
             uploads_bucket: text("UPLOADS_BUCKET")?,
+            media_base_url: text("MEDIA_BASE_URL")?,
             uploads_prefix: optional("UPLOADS_PREFIX").unwrap_or_else(|| "uploads/".into()),
             reservation_ttl: seconds("RESERVATION_TTL_SECONDS")?,
             min_auction: seconds("MIN_AUCTION_SECONDS")?,
@@ -163,6 +166,7 @@ mod tests {
         let vars: HashMap<&str, &str> = HashMap::from([
             ("TABLE_NAME", "t"),
             ("UPLOADS_BUCKET", "b"),
+            ("MEDIA_BASE_URL", "https://d1.cloudfront.net"),
             ("RESERVATION_TTL_SECONDS", "30"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
         ]);
@@ -171,11 +175,12 @@ mod tests {
         assert_eq!(cfg.min_auction, None);
         assert_eq!(cfg.uploads_prefix, "uploads/");
         assert_eq!(cfg.s3_endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(cfg.media_base_url, "https://d1.cloudfront.net");
         let missing = ApiConfig::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".into()));
         assert_eq!(missing, Err(ConfigError::Missing("UPLOADS_BUCKET")));
         let bad = ApiConfig::from_lookup(|k| match k {
             "MIN_AUCTION_SECONDS" => Some("soon".into()),
-            "TABLE_NAME" | "UPLOADS_BUCKET" => Some("x".into()),
+            "TABLE_NAME" | "UPLOADS_BUCKET" | "MEDIA_BASE_URL" => Some("x".into()),
             _ => None,
         });
         assert!(matches!(

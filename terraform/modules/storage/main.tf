@@ -126,31 +126,60 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
-data "aws_iam_policy_document" "tls_only" {
-  for_each = var.enforce_tls ? aws_s3_bucket.this : {}
+locals {
+  # The thumbnails bucket is read by the CDN's distributions (Origin Access Control), nobody else.
+  readers = { thumbnails = var.thumbnails_readers, uploads = [] }
+  # A bucket has a policy when it denies plain HTTP, or grants a distribution its reads.
+  policies = { for k, b in aws_s3_bucket.this : k => b if var.enforce_tls || length(local.readers[k]) > 0 }
+}
 
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [each.value.arn, "${each.value.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
+data "aws_iam_policy_document" "bucket" {
+  for_each = local.policies
+
+  dynamic "statement" {
+    for_each = var.enforce_tls ? [1] : []
+    content {
+      sid       = "DenyInsecureTransport"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [each.value.arn, "${each.value.arn}/*"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.readers[each.key]) > 0 ? [1] : []
+    content {
+      sid       = "CloudFrontReadsThroughOriginAccessControl"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = ["${each.value.arn}/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "AWS:SourceArn"
+        values   = local.readers[each.key]
+      }
     }
   }
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  for_each = var.enforce_tls ? aws_s3_bucket.this : {}
+  for_each = local.policies
 
   bucket     = each.value.id
-  policy     = data.aws_iam_policy_document.tls_only[each.key].json
+  policy     = data.aws_iam_policy_document.bucket[each.key].json
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
 

@@ -33,6 +33,11 @@ output "thumbnails_bucket_arn" {
   value       = aws_s3_bucket.this["thumbnails"].arn
 }
 
+output "thumbnails_bucket_regional_domain_name" {
+  description = "Regional domain name of the thumbnails bucket (the CDN's origin)."
+  value       = aws_s3_bucket.this["thumbnails"].bucket_regional_domain_name
+}
+
 output "uploads_prefix" {
   description = "Key prefix of photo uploads."
   value       = var.uploads_prefix

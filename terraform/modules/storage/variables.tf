@@ -72,3 +72,9 @@ variable "enforce_tls" {
   type        = bool
   default     = true
 }
+
+variable "thumbnails_readers" {
+  description = "ARNs of the CloudFront distributions that may read the thumbnails bucket (through Origin Access Control); empty: none."
+  type        = list(string)
+  default     = []
+}

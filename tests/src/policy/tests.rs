@@ -58,7 +58,7 @@ fn good_resources() -> Vec<Value> {
     }
     let bucket = format!("{P}-uploads");
     rs.extend([
-        resource("aws_s3_bucket", "uploads", json!({ "bucket": bucket })),
+        resource("aws_s3_bucket", "uploads", json!({ "bucket": bucket, "bucket_regional_domain_name": format!("{bucket}.s3.eu-west-1.amazonaws.com") })),
         resource("aws_s3_bucket_public_access_block", "uploads", json!({
             "bucket": bucket, "block_public_acls": true, "block_public_policy": true, "ignore_public_acls": true, "restrict_public_buckets": true,
         })),
@@ -69,6 +69,10 @@ fn good_resources() -> Vec<Value> {
         resource("aws_s3_bucket_policy", "uploads", json!({
             "policy": json!({ "Statement": [{ "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*" }] }).to_string(),
         })),
+        resource("aws_s3_bucket_notification", "uploads", json!({ "bucket": bucket })),
+    ]);
+    rs.extend(thumbnails_behind_the_cdn());
+    rs.extend([
         resource("aws_dynamodb_table", "this", json!({
             "name": format!("{P}-table"), "hash_key": "PK", "range_key": "SK",
             "global_secondary_index": [{ "name": "GSI2" }, { "name": "GSI1" }, { "name": "GSI3" }],
@@ -82,6 +86,67 @@ fn good_resources() -> Vec<Value> {
         resource("aws_cloudwatch_log_group", "api", json!({ "name": format!("/aws/lambda/{P}-api") })),
     ]);
     rs
+}
+
+const DISTRIBUTION: &str = "arn:aws:cloudfront::1:distribution/E1";
+
+/// The thumbnails bucket, private, read by one distribution through Origin Access Control.
+fn thumbnails_behind_the_cdn() -> Vec<Value> {
+    let bucket = format!("{P}-thumbnails");
+    vec![
+        resource(
+            "aws_s3_bucket",
+            "thumbnails",
+            json!({ "bucket": bucket, "bucket_regional_domain_name": format!("{bucket}.s3.eu-west-1.amazonaws.com") }),
+        ),
+        resource(
+            "aws_s3_bucket_public_access_block",
+            "thumbnails",
+            json!({
+                "bucket": bucket, "block_public_acls": true, "block_public_policy": true, "ignore_public_acls": true, "restrict_public_buckets": true,
+            }),
+        ),
+        resource(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "thumbnails",
+            json!({
+                "bucket": bucket, "rule": [{ "apply_server_side_encryption_by_default": [{ "sse_algorithm": "AES256" }] }],
+            }),
+        ),
+        resource(
+            "aws_s3_bucket_ownership_controls",
+            "thumbnails",
+            json!({ "bucket": bucket, "rule": [{ "object_ownership": "BucketOwnerEnforced" }] }),
+        ),
+        resource(
+            "aws_s3_bucket_policy",
+            "thumbnails",
+            json!({
+                "bucket": bucket,
+                "policy": json!({ "Statement": [
+                    { "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*" },
+                    { "Sid": "CloudFront", "Effect": "Allow", "Principal": { "Service": "cloudfront.amazonaws.com" }, "Action": "s3:GetObject",
+                      "Resource": format!("arn:aws:s3:::{bucket}/*"), "Condition": { "StringEquals": { "AWS:SourceArn": DISTRIBUTION } } },
+                ] }).to_string(),
+            }),
+        ),
+        resource(
+            "aws_cloudfront_origin_access_control",
+            "this",
+            json!({ "name": format!("{P}-thumbnails") }),
+        ),
+        resource(
+            "aws_cloudfront_distribution",
+            "this",
+            json!({
+                "arn": DISTRIBUTION,
+                "origin": [{ "origin_id": "thumbnails", "domain_name": format!("{bucket}.s3.eu-west-1.amazonaws.com"), "origin_access_control_id": "OAC1" }],
+                "default_cache_behavior": [{ "viewer_protocol_policy": "redirect-to-https" }],
+                "ordered_cache_behavior": [],
+                "viewer_certificate": [{ "cloudfront_default_certificate": true, "minimum_protocol_version": "TLSv1" }],
+            }),
+        ),
+    ]
 }
 
 /// Splits the resources over the root and a child module, as real plans do.
@@ -289,4 +354,101 @@ fn a_name_without_the_workspace_is_flagged() {
         v["name"] = json!("ecobid-t10-table")
     });
     assert_flags(names_carry_workspace(&plan, P), "ecobid-t10-table");
+}
+
+#[test]
+fn a_distribution_that_lets_http_through_is_flagged() {
+    let plan = with("aws_cloudfront_distribution.this", |v| {
+        v["ordered_cache_behavior"] = json!([{ "viewer_protocol_policy": "allow-all" }]);
+    });
+    assert_flags(
+        media_only_through_the_cdn(&plan),
+        "viewer protocol policy Some(\"allow-all\") lets HTTP through",
+    );
+}
+
+#[test]
+fn a_custom_domain_below_tls_1_2_or_no_minimum_is_flagged() {
+    let plan = with("aws_cloudfront_distribution.this", |v| {
+        v["viewer_certificate"] = json!([{ "acm_certificate_arn": "arn:aws:acm:us-east-1:1:certificate/c", "minimum_protocol_version": "TLSv1.1_2016" }]);
+    });
+    assert_flags(
+        media_only_through_the_cdn(&plan),
+        "TLSv1.1_2016 below TLS 1.2",
+    );
+    let plan = with("aws_cloudfront_distribution.this", |v| {
+        v["viewer_certificate"] = json!([{ "cloudfront_default_certificate": true }]);
+    });
+    assert_flags(media_only_through_the_cdn(&plan), "no minimum TLS version");
+}
+
+#[test]
+fn the_uploads_bucket_as_an_origin_is_flagged() {
+    let plan = with("aws_cloudfront_distribution.this", |v| {
+        v["origin"] = json!([{ "domain_name": format!("{P}-uploads.s3.eu-west-1.amazonaws.com"), "origin_access_control_id": "OAC1" }]);
+    });
+    let found = media_only_through_the_cdn(&plan);
+    assert_flags(
+        found.clone(),
+        "origin ecobid-t1-uploads is the uploads bucket",
+    );
+    // …and the uploads bucket does not grant the distribution its reads either.
+    assert_flags(
+        found,
+        "bucket ecobid-t1-uploads's policy does not grant the distribution",
+    );
+}
+
+#[test]
+fn an_origin_without_origin_access_control_is_flagged() {
+    let plan = with("aws_cloudfront_distribution.this", |v| {
+        v["origin"][0]["origin_access_control_id"] = json!("");
+    });
+    assert_flags(
+        media_only_through_the_cdn(&plan),
+        "not read through Origin Access Control",
+    );
+}
+
+#[test]
+fn a_cloudfront_grant_without_source_arn_is_flagged() {
+    let plan = with("aws_s3_bucket_policy.thumbnails", |v| {
+        v["policy"] = json!({ "Statement": [{ "Sid": "AnyDistribution", "Effect": "Allow", "Principal": { "Service": "cloudfront.amazonaws.com" },
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*" }] }).to_string().into();
+    });
+    let found = media_only_through_the_cdn(&plan);
+    assert_flags(
+        found.clone(),
+        "statement AnyDistribution: Allow not limited by aws:SourceArn",
+    );
+    assert_flags(found, "policy does not grant the distribution s3:GetObject");
+}
+
+#[test]
+fn a_grant_to_another_account_s_distribution_is_flagged() {
+    let plan = with("aws_s3_bucket_policy.thumbnails", |v| {
+        v["policy"] = json!({ "Statement": [{ "Sid": "Theirs", "Effect": "Allow", "Principal": { "Service": "cloudfront.amazonaws.com" },
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+            "Condition": { "StringEquals": { "aws:sourcearn": [DISTRIBUTION, "arn:aws:cloudfront::2:distribution/E9"] } } }] }).to_string().into();
+    });
+    assert_flags(
+        media_only_through_the_cdn(&plan),
+        "statement Theirs: Allow not limited",
+    );
+}
+
+#[test]
+fn a_bucket_grant_to_anyone_is_flagged_by_both_rules() {
+    let plan = with("aws_s3_bucket_policy.thumbnails", |v| {
+        v["policy"] = json!({ "Statement": [{ "Sid": "Public", "Effect": "Allow", "Principal": { "AWS": ["*"] },
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*" }] }).to_string().into();
+    });
+    assert_flags(
+        media_only_through_the_cdn(&plan),
+        "statement Public: Allow to someone other than CloudFront",
+    );
+    assert_flags(
+        iam_least_privilege(&plan),
+        "statement Public: Allow to any principal",
+    );
 }

@@ -233,6 +233,11 @@ fn dev_plan_shows_every_resource() {
         ("aws_s3_bucket_server_side_encryption_configuration", 2),
         ("aws_s3_bucket_lifecycle_configuration", 2),
         ("aws_s3_bucket_notification", 1),
+        // both buckets deny plain HTTP; the thumbnails' policy also lets the distribution read
+        ("aws_s3_bucket_policy", 2),
+        // cdn: the thumbnails' distribution and its Origin Access Control
+        ("aws_cloudfront_distribution", 1),
+        ("aws_cloudfront_origin_access_control", 1),
         // notifications
         ("aws_sns_topic", 3),
         // scheduler (+ the six function roles)

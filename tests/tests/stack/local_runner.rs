@@ -309,3 +309,101 @@ async fn a_due_one_time_schedule_is_sent_to_its_queue_and_deleted() {
         .expect("receive");
     assert!(again.messages().is_empty(), "fired twice");
 }
+
+/// The release `noop-lambda` scripts/package built beside the runner.
+fn noop_lambda() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| e2e::repo_root().join("target"));
+    let binary = target.join("release/noop-lambda");
+    assert!(
+        binary.exists(),
+        "{} (scripts/package builds it)",
+        binary.display()
+    );
+    binary
+}
+
+/// A 128 MB function of `noop-lambda` held by `limits`, and what it answers to touching `mb` MB.
+struct Hog {
+    function: runner::function::Function,
+    _tasks: tokio::task::JoinSet<()>,
+}
+
+impl Hog {
+    fn start(limits: runner::memory::MemoryLimits, label: &str) -> Self {
+        let mut spec = runner::cold_start::bare_spec(&unique(label));
+        spec.memory_mb = 128;
+        let work = Emulator::work_dir(&spec.name);
+        let dir =
+            runner::cold_start::stage_binary(&noop_lambda(), &work.join("code")).expect("staged");
+        let mut tasks = tokio::task::JoinSet::new();
+        let env = runner::function::Environment::new("http://127.0.0.1:9", REGION, limits);
+        let function =
+            runner::function::Function::start(spec, dir, 1, env, &work.join("logs"), &mut tasks)
+                .expect("function");
+        Self {
+            function,
+            _tasks: tasks,
+        }
+    }
+
+    async fn touch(&self, mb: u64) -> Result<Value, runner::function::InvokeError> {
+        self.function
+            .invoke(&serde_json::json!({ "touch_mb": mb }))
+            .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_above_its_memory_size_is_killed_and_its_invocation_fails_as_in_lambda() {
+    use runner::function::InvokeError;
+    use runner::memory::{Mechanism, MemoryLimits};
+
+    // GIVEN a 128 MB function held the best way this machine allows
+    let limits = MemoryLimits::detect();
+    let cgroup = matches!(
+        limits.mechanism(),
+        Mechanism::CgroupV1 { .. } | Mechanism::CgroupV2 { .. }
+    );
+    eprintln!("memory limits: {}", limits.describe());
+    let hog = Hog::start(limits, "memory");
+    // WHEN it touches 32 MB THEN it answers
+    assert_eq!(
+        hog.touch(32).await.expect("within its memory"),
+        serde_json::json!({ "touched_mb": 32 })
+    );
+    // WHEN it touches 300 MB THEN its process is killed and the invocation fails, saying why
+    let over = hog.touch(300).await.expect_err("above its memory");
+    assert!(matches!(over, InvokeError::Exited(_)), "{over}");
+    let stats = hog.function.stats();
+    assert_eq!(stats.exits, 1, "{stats:?}");
+    if cgroup {
+        assert!(
+            over.to_string()
+                .contains("out of memory: above the function's memory_size of 128 MB"),
+            "{over}"
+        );
+        assert_eq!(stats.out_of_memory, 1, "{stats:?}");
+        let used = stats.max_memory_used_mb.expect("measured by the cgroup");
+        assert!((120..=128).contains(&used), "max memory used {used} MB");
+    }
+    // AND the next invocation gets a fresh process, as Lambda starts a new sandbox
+    assert_eq!(
+        hog.touch(32).await.expect("a new process"),
+        serde_json::json!({ "touched_mb": 32 })
+    );
+
+    // The fallback where no cgroup is writable: the allocation over the rlimit fails, and so does the invocation.
+    let capped = Hog::start(MemoryLimits::rlimit(), "memory-rlimit");
+    assert!(capped.touch(32).await.is_ok());
+    let over = capped.touch(300).await.expect_err("above its rlimit");
+    assert!(matches!(over, InvokeError::Exited(_)), "{over}");
+
+    // Unlimited (`--memory-limits off`), the same 300 MB are touched: the limit is what failed it.
+    let free = Hog::start(MemoryLimits::off(), "memory-off");
+    assert_eq!(
+        free.touch(300).await.expect("no limit"),
+        serde_json::json!({ "touched_mb": 300 })
+    );
+}

@@ -15,6 +15,7 @@ use crate::support::api::{auction_of, correlation, event, events_of, item, profi
 use crate::support::emulator::eventually;
 use crate::support::notices::{deliver_again, notices, once_each};
 use crate::support::photos::{bomb, encoded, settled, upload};
+use crate::support::workspace_b;
 
 // ---- flow 1 ---------------------------------------------------------------------------------------------
 
@@ -298,12 +299,8 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
             upload(api, "pia", &id, content_type, bytes.clone(), &c).await,
         ));
     }
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&api.emulator.aws)
-            .force_path_style(true)
-            .build(),
-    );
-    let thumbnails_bucket = api.outputs["thumbnails_bucket"].as_str().expect("bucket");
+    let http = reqwest::Client::new();
+    let mut media_base = None;
     for ((what, _, _, status, reason), (_, key)) in cases.iter().zip(&keys) {
         let photo = settled(api, &id, key, &c).await;
         assert_eq!(photo["status"], *status, "{what}: {photo}");
@@ -313,21 +310,48 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
                 told.contains(reason),
                 "{what}: reason {told:?} lacks {reason:?}"
             );
+            assert!(
+                photo.get("urls").is_none(),
+                "{what}: a URL for a rejected photo: {photo}"
+            );
             continue;
         }
-        // READY: three thumbnails, JPEG, long side 1024/512/128, aspect kept (and upright for the phone photo)
+        // READY: three thumbnails served by the CDN at the URLs the API gives, JPEG, long side 1024/512/128,
+        // aspect kept (and upright for the phone photo), cached a year.
+        assert_eq!(
+            photo["urls"].as_object().map(|u| u.len()),
+            Some(3),
+            "{what}: {photo}"
+        );
         for (size, name) in [(1024u32, "1024"), (512, "512"), (128, "128")] {
-            let tkey = photo["thumbnails"][name]
+            let url = photo["urls"][name]
                 .as_str()
-                .unwrap_or_else(|| panic!("{what}: no {name} thumbnail: {photo}"));
-            let object = s3
-                .get_object()
-                .bucket(thumbnails_bucket)
-                .key(tkey)
-                .send()
-                .await
-                .expect("thumbnail");
-            let bytes = object.body.collect().await.expect("bytes").to_vec();
+                .unwrap_or_else(|| panic!("{what}: no {name} URL: {photo}"));
+            let tkey = photo["thumbnails"][name].as_str().expect("its key");
+            media_base
+                .get_or_insert_with(|| url.strip_suffix(tkey).expect("<base>/<key>").to_owned());
+            let served = http.get(url).send().await.expect("the CDN answers");
+            assert_eq!(served.status(), StatusCode::OK, "{what}: {url}");
+            let header = |n: &str| {
+                served
+                    .headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            assert_eq!(header("content-type"), "image/jpeg", "{what}: {url}");
+            assert!(
+                header("cache-control").contains("max-age=31536000"),
+                "{what}: {}",
+                header("cache-control")
+            );
+            assert!(
+                header("x-cache").ends_with("from cloudfront"),
+                "{what}: {}",
+                header("x-cache")
+            );
+            let bytes = served.bytes().await.expect("bytes").to_vec();
             assert_eq!(
                 image::guess_format(&bytes).expect("format"),
                 image::ImageFormat::Jpeg,
@@ -350,6 +374,21 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
             "{what}: labels {photo}"
         );
     }
+    // The originals are never behind the CDN: an upload's own key is not served (the thumbnails bucket has
+    // no such key, and CloudFront may not list it: 403, as CloudFront answers).
+    let media_base = media_base.expect("a READY photo");
+    let (_, phone_key) = &keys[0];
+    for path in [
+        phone_key.clone(),
+        phone_key.trim_start_matches("uploads/").to_owned(),
+    ] {
+        let original = http
+            .get(format!("{media_base}{path}"))
+            .send()
+            .await
+            .expect("the CDN answers");
+        assert_eq!(original.status(), StatusCode::FORBIDDEN, "{path}");
+    }
     // The seller is told of each rejection (4 photos: 4 events, each on push and email).
     let rejected = eventually(
         Duration::from_secs(60),
@@ -363,30 +402,19 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
     once_each(&rejected);
     assert_eq!(rejected.len(), 8, "{rejected:?}");
 
-    // Moderation: a photo flagged by the moderation model ends REJECTED with the labels as the reason. (The
-    // emulator has no model: it reports the labels named in the object's metadata, moto patch 9.)
-    let photo = api
-        .call(
-            Method::POST,
-            &format!("/items/{id}/photos"),
-            Some("pia"),
-            Some(json!({"contentType": "image/jpeg"})),
-            &c,
-        )
-        .await;
-    let key = photo.body["upload"]["fields"]["key"]
-        .as_str()
-        .expect("key")
-        .to_owned();
-    s3.put_object()
-        .bucket(api.outputs["uploads_bucket"].as_str().expect("bucket"))
-        .key(&key)
-        .metadata("moderation-labels", "Violence")
-        .metadata("correlation-id", &c)
-        .body(phone.into())
-        .send()
-        .await
-        .expect("put");
+    // Moderation: a photo the moderation model flags ends REJECTED with its labels as the reason, and no URL.
+    // (The emulator's model flags the test pattern, a mostly magenta image, moto patch 9: it sees the pixels of
+    // the worker's own 1024 px thumbnail, so what is moderated is what would be shown.)
+    let magenta = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        1200,
+        900,
+        image::Rgb([255, 0, 255]),
+    ));
+    let mut png = std::io::Cursor::new(Vec::new());
+    magenta
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encode");
+    let key = upload(api, "pia", &id, "image/png", png.into_inner(), &c).await;
     let flagged = settled(api, &id, &key, &c).await;
     assert_eq!(flagged["status"], "REJECTED", "{flagged}");
     assert!(
@@ -395,6 +423,128 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
             .unwrap_or_default()
             .contains("Violence"),
         "{flagged}"
+    );
+    assert!(flagged.get("urls").is_none(), "{flagged}");
+}
+
+/// Image work within the function's memory, whatever the batch: five 7000×7000 16-bit RGBA PNGs (small on
+/// disk, each about 600 MB once decoded and converted) and a phone photo land in the images queue within one
+/// batching window, on a 1 GB function that the runner holds to its memory_size as Lambda does. Every photo
+/// settles, no process is killed, and nothing is dead-lettered: the worker's memory budget works the huge ones
+/// through one at a time. (Without the budget, `-var image_memory_budget_mb=100000`, two of them decoded at
+/// once exhaust the function: see docs/local-stack.md.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_4_a_batch_of_huge_photos_is_worked_through_within_the_function_memory() {
+    let api = &Api::on_b().await;
+    let c = correlation();
+    let id = api.free_item("hugo", &c).await;
+    let images = workspace_b::shared()
+        .images_worker
+        .clone()
+        .expect("the runner runs the images worker");
+    let before = images.stats();
+    let huge = tokio::task::spawn_blocking(|| {
+        let img = image::ImageBuffer::<image::Rgba<u16>, Vec<u16>>::from_fn(7000, 7000, |x, y| {
+            image::Rgba([(x * 9) as u16, (y * 9) as u16, 30_000, 65_535])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgba16(img)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("encode");
+        out.into_inner()
+    })
+    .await
+    .expect("the PNG");
+    assert!(
+        huge.len() < 15 << 20,
+        "{} bytes: over the upload limit",
+        huge.len()
+    );
+    let phone =
+        std::fs::read(e2e::repo_root().join("fixtures/images/phone_photo_4000x3000_orient6.jpg"))
+            .expect("the fixture photo");
+    let mut files: Vec<(&str, Vec<u8>)> = (0..5).map(|_| ("image/png", huge.clone())).collect();
+    files.push(("image/jpeg", phone));
+    // All six uploads at once, so they reach the queue within the batching window.
+    let uploads = files
+        .into_iter()
+        .map(|(content_type, bytes)| upload(api, "hugo", &id, content_type, bytes, &c));
+    let keys = futures::future::join_all(uploads).await;
+    // Every photo settles (or the failure says what happened to the worker's processes).
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let photos = loop {
+        let item = api
+            .call(Method::GET, &format!("/items/{id}"), None, None, &c)
+            .await;
+        let photos: Vec<Value> = item.body["photos"]
+            .as_object()
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default();
+        if photos.len() == keys.len() && photos.iter().all(|p| p["status"] != "PENDING") {
+            break photos;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every photo settled within 120 s; the images worker's processes: {:?}",
+            images.stats()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    for photo in &photos {
+        assert_eq!(photo["status"], "READY", "{photo}");
+        assert_eq!(
+            photo["urls"].as_object().map(|u| u.len()),
+            Some(3),
+            "{photo}"
+        );
+    }
+    let after = images.stats();
+    assert_eq!(
+        (
+            after.exits - before.exits,
+            after.out_of_memory - before.out_of_memory
+        ),
+        (0, 0),
+        "images worker processes killed or crashed: {after:?}"
+    );
+    eprintln!(
+        "images worker: max memory used {:?} MB of 1024",
+        after.max_memory_used_mb
+    );
+    // Where the runner measures it (a cgroup), the load was real: one huge PNG at a time is over 500 MB.
+    if let Some(used) = after.max_memory_used_mb {
+        assert!(
+            used >= 500,
+            "the huge PNGs used only {used} MB: the test proves nothing"
+        );
+    }
+    // Nothing dead-lettered (zz_after_all checks every DLQ of the workspace at the end as well).
+    let dlq = api.outputs["queues"]["images"]["dlq_url"]
+        .as_str()
+        .expect("dlq");
+    let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(dlq)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        )
+        .send()
+        .await
+        .expect("DLQ attributes");
+    let count = |n| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&n))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    };
+    assert_eq!(
+        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        0,
+        "the images DLQ"
     );
 }
 

@@ -71,6 +71,9 @@ impl Emulator {
             code_dirs,
             work_dir: Self::work_dir(prefix),
             api_port: 0,
+            cdn_port: 0,
+            // Held to their memory_size as in Lambda, as scripts/up's runner does.
+            memory_limits: runner::memory::MemoryLimits::detect(),
         })
         .await
         .expect("runner")

@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) outputs: Value,
     /// Where the runner keeps its functions' logs.
     pub(crate) work_dir: PathBuf,
+    /// The images worker as the runner runs it (its processes' exits and memory).
+    pub(crate) images_worker: Option<runner::function::Function>,
 }
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -58,6 +60,7 @@ pub(crate) fn shared() -> &'static Shared {
                         base: format!("http://{addr}"),
                         outputs: outputs.clone(),
                         work_dir: Emulator::work_dir(&prefix),
+                        images_worker: runner.function(&format!("{prefix}images-worker")),
                     });
                     // Runs until the test process ends (its processes end with the Runtime API they poll).
                     let _keep = runner;
