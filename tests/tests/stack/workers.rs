@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::api::{auction_of, correlation, event, events_of, item, profile, Api};
-use crate::support::emulator::eventually;
+use crate::support::emulator::{eventually, queue_depth};
 use crate::support::notices::{deliver_again, notices, once_each};
 use crate::support::photos::{bomb, encoded, settled, upload};
 use crate::support::workspace_b;
@@ -523,29 +523,7 @@ async fn flow_4_a_batch_of_huge_photos_is_worked_through_within_the_function_mem
         .as_str()
         .expect("dlq");
     let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(dlq)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(
-            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        )
-        .send()
-        .await
-        .expect("DLQ attributes");
-    let count = |n| {
-        attrs
-            .attributes()
-            .and_then(|a| a.get(&n))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(u64::MAX)
-    };
-    assert_eq!(
-        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        0,
-        "the images DLQ"
-    );
+    assert_eq!(queue_depth(&sqs, dlq).await, 0, "the images DLQ");
 }
 
 // ---- ops: a poisoned flow, fixed and redriven ------------------------------------------------------------

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::api::Api;
+use crate::support::emulator::queue_depth;
 use crate::support::workspace_b;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,22 +25,7 @@ async fn every_dlq_is_empty(api: &Api) {
     let mut depths = BTreeMap::new();
     for (name, q) in queues {
         for (which, url) in [("queue", &q["queue_url"]), ("dlq", &q["dlq_url"])] {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(url.as_str().expect("url"))
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
-                )
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                )
-                .send()
-                .await
-                .expect("attributes");
-            let n: u64 = attrs
-                .attributes()
-                .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
-                .unwrap_or(0);
+            let n = queue_depth(&sqs, url.as_str().expect("url")).await;
             depths.insert(format!("{name} {which}"), n);
         }
     }

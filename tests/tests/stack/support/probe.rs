@@ -256,19 +256,7 @@ impl Probe {
 
     /// Messages in `url`, visible or in flight.
     pub async fn depth(&self, url: &str) -> u64 {
-        let attrs = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .expect("attributes");
-        let a = attrs.attributes().cloned().unwrap_or_default();
-        let n = |k: QueueAttributeName| a.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        n(QueueAttributeName::ApproximateNumberOfMessages)
-            + n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        super::emulator::queue_depth(&self.sqs, url).await
     }
 
     /// The DLQ's messages, read without hiding them (visibility 0).
