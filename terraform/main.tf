@@ -19,8 +19,10 @@ locals {
   # Which event types reach which queue (DOMAIN.md, "Queues"); the images queue is fed by S3 instead.
   event_routes = {
     ItemCreated          = { source = "ecobid.items", targets = ["notifications"] }
+    ItemExpired          = { source = "ecobid.items", targets = ["notifications"] }
     ReservationCreated   = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
-    ReservationConfirmed = { source = "ecobid.reservations", targets = ["notifications"] }
+    ReservationConfirmed = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
+    PickupReminder       = { source = "ecobid.reservations", targets = ["notifications"] }
     ReservationCompleted = { source = "ecobid.reservations", targets = ["expiries"] }
     ReservationCancelled = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
     ReservationExpired   = { source = "ecobid.reservations", targets = ["notifications"] }
@@ -52,15 +54,17 @@ locals {
     "GET /users/me"                    = true
     "PUT /users/me"                    = true
     "POST /users/me/devices"           = true
+    "DELETE /users/me/devices/{id}"    = true
     "POST /users/{id}/ratings"         = true
   }
 
-  push_applications = compact([var.api.push_application_arn_ios, var.api.push_application_arn_android])
+  push_applications = values(module.notifications.push_application_arns)
   table_resources   = [module.storage.table_arn, "${module.storage.table_arn}/index/*"]
   schedules_arn     = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${module.scheduler.schedule_group_name}/*"
-  sns_endpoints_arn = "arn:${local.partition}:sns:${local.region}:${local.account_id}:endpoint/*"
-  table_read_write  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
-  schedule_actions  = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
+  # Endpoint ARNs are arn:…:endpoint/<platform>/<application name>/<id>.
+  push_endpoints   = [for a in local.push_applications : "arn:${local.partition}:sns:${local.region}:${local.account_id}:endpoint/${join("/", slice(split("/", a), 1, 3))}/*"]
+  table_read_write = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+  schedule_actions = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
   # Workers that schedule one-time Scheduler deliveries to their own queue (expiries, auction closes).
   scheduling_worker_statements = [
     { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems"]), resources = local.table_resources },
@@ -68,10 +72,11 @@ locals {
     { sid = "PassSchedulerRole", actions = ["iam:PassRole"], resources = [module.scheduler.role_arn] },
   ]
   scheduler_env = {
-    SCHEDULE_GROUP           = module.scheduler.schedule_group_name
-    SCHEDULER_ROLE_ARN       = module.scheduler.role_arn
-    EXPIRIES_QUEUE_ARN       = module.queues["expiries"].queue_arn
-    AUCTION_CLOSES_QUEUE_ARN = module.queues["auction-closes"].queue_arn
+    SCHEDULE_GROUP               = module.scheduler.schedule_group_name
+    SCHEDULER_ROLE_ARN           = module.scheduler.role_arn
+    EXPIRIES_QUEUE_ARN           = module.queues["expiries"].queue_arn
+    AUCTION_CLOSES_QUEUE_ARN     = module.queues["auction-closes"].queue_arn
+    PICKUP_REMINDER_LEAD_SECONDS = tostring(var.pickup_reminder_lead_seconds)
   }
 
   # What each queue's worker may do besides consuming its queue (least privilege, one function each).
@@ -96,14 +101,20 @@ locals {
       )
     }
     notifications = {
-      description = "Works out recipients of domain events and publishes to SNS (notifications queue)."
-      statements = [
-        { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:BatchGetItem"]), resources = local.table_resources },
-        { sid = "Publish", actions = ["sns:Publish"], resources = [module.notifications.push_topic_arn, module.notifications.email_topic_arn, local.sns_endpoints_arn] },
-      ]
+      description = "Tells each recipient of a domain event once: push to their devices (SNS), email (SES) (notifications queue)."
+      statements = concat([
+        { sid = "Table", actions = local.table_read_write, resources = local.table_resources },
+        # Big audiences are split into chunks on the worker's own queue.
+        { sid = "FanOut", actions = ["sqs:SendMessage"], resources = [module.queues["notifications"].queue_arn] },
+        { sid = "Email", actions = ["ses:SendEmail"], resources = [module.notifications.email_identity_arn, module.notifications.email_configuration_set_arn] },
+        ], length(local.push_applications) > 0 ? [
+        { sid = "Push", actions = ["sns:Publish"], resources = local.push_endpoints },
+      ] : [])
       environment = {
-        PUSH_TOPIC_ARN  = module.notifications.push_topic_arn
-        EMAIL_TOPIC_ARN = module.notifications.email_topic_arn
+        EMAIL_FROM              = module.notifications.email_from
+        EMAIL_CONFIGURATION_SET = module.notifications.email_configuration_set
+        # A claim not confirmed sent within twice the timeout is claimed again by a later receive.
+        CLAIM_LEASE_SECONDS = tostring(2 * var.queues["notifications"].function_timeout_seconds)
       }
     }
     expiries = {
@@ -126,13 +137,17 @@ check "workspace_selected" {
   }
 }
 
-#### Notifications: user push, user email, admin alerts ############################
+#### Notifications: push applications, the email sender, admin alerts ############
 
 module "notifications" {
   source = "./modules/notifications"
 
-  name_prefix        = local.name_prefix
-  admin_alert_emails = var.admin_alert_emails
+  name_prefix                = local.name_prefix
+  admin_alert_emails         = var.admin_alert_emails
+  push_credentials           = var.push_credentials
+  push_credentials_secret_id = var.push_credentials_secret_id
+  email_from                 = var.email.from
+  email_verify_domain        = var.email.verify_domain
 }
 
 #### Event queues, each with its DLQ ###############################################
@@ -309,9 +324,11 @@ module "api_function" {
     # The presigned POST for photo uploads is signed with the function's credentials.
     { sid = "PresignUploads", actions = ["s3:PutObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*"] },
     ],
-    # Push tokens become endpoints of the configured platform applications (none configured: no statement).
+    # Push tokens become endpoints of the configured platform applications (none configured: no statement):
+    # created, read and corrected on registration, deleted on unregistration.
     length(local.push_applications) > 0 ? [
-      { sid = "PushEndpoints", actions = ["sns:CreatePlatformEndpoint"], resources = local.push_applications },
+      { sid = "PushApplications", actions = ["sns:CreatePlatformEndpoint"], resources = local.push_applications },
+      { sid = "PushEndpoints", actions = ["sns:GetEndpointAttributes", "sns:SetEndpointAttributes", "sns:DeleteEndpoint"], resources = local.push_endpoints },
     ] : [],
   )
 
@@ -322,8 +339,8 @@ module "api_function" {
     RESERVATION_TTL_SECONDS      = tostring(var.api.reservation_ttl_seconds)
     MIN_AUCTION_SECONDS          = tostring(var.api.min_auction_seconds)
     SNIPING_WINDOW_SECONDS       = tostring(var.api.sniping_window_seconds)
-    PUSH_APPLICATION_ARN_IOS     = var.api.push_application_arn_ios
-    PUSH_APPLICATION_ARN_ANDROID = var.api.push_application_arn_android
+    PUSH_APPLICATION_ARN_IOS     = lookup(module.notifications.push_application_arns, "ios", "")
+    PUSH_APPLICATION_ARN_ANDROID = lookup(module.notifications.push_application_arns, "android", "")
     # Thumbnails are served from here: <MEDIA_BASE_URL>/<thumbnail key>.
     MEDIA_BASE_URL = module.cdn.media_base_url
   }
@@ -352,9 +369,15 @@ module "observability" {
     { for k, w in module.workers : "${k} worker" => w.function_name },
     { "stream publisher" = module.stream_publisher.function_name },
   )
-  api_function_name = module.api_function.function_name
-  table_name        = module.storage.table_name
-  dlq_names         = concat([for q in module.queues : q.dlq_name], [module.event_bus.dlq_name])
-  dlq_alarm_arns    = concat([for q in module.queues : q.dlq_alarm_arn], [module.event_bus.dlq_alarm_arn])
-  alarm_topic_arn   = module.notifications.admin_topic_arn
+  lambda_functions = merge(
+    { for k, w in module.workers : "${k} worker" => w.function_name },
+    { "stream publisher" = module.stream_publisher.function_name, "api" = module.api_function.function_name },
+  )
+  stream_function_name = module.stream_publisher.function_name
+  api_id               = module.http_api.api_id
+  api_function_name    = module.api_function.function_name
+  table_name           = module.storage.table_name
+  dlq_names            = concat([for q in module.queues : q.dlq_name], [module.event_bus.dlq_name])
+  dlq_alarm_arns       = concat([for q in module.queues : q.dlq_alarm_arn], [module.event_bus.dlq_alarm_arn])
+  alarm_topic_arn      = module.notifications.admin_topic_arn
 }

@@ -66,9 +66,17 @@ output "schedule_group" {
 output "topics" {
   description = "SNS topics."
   value = {
-    push  = module.notifications.push_topic_arn
-    email = module.notifications.email_topic_arn
     admin = module.notifications.admin_topic_arn
+  }
+}
+
+output "notifications" {
+  description = "Where users' notices go out: the push platform applications (per platform with credentials), the email sender and configuration set, the DKIM tokens to publish."
+  value = {
+    push_applications       = module.notifications.push_application_arns
+    email_from              = module.notifications.email_from
+    email_configuration_set = module.notifications.email_configuration_set
+    email_dkim_tokens       = module.notifications.email_dkim_tokens
   }
 }
 

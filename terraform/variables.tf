@@ -127,17 +127,15 @@ variable "stream_publisher" {
 }
 
 variable "api" {
-  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, the anti-sniping window (a bid this close to the end extends the auction by as much), and the SNS platform applications push tokens register with (none: devices are recorded only)."
+  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, and the anti-sniping window (a bid this close to the end extends the auction by as much)."
   type = object({
-    timeout_seconds              = optional(number, 10)
-    memory_mb                    = optional(number, 512)
-    throttling_rate_limit        = optional(number, 100)
-    throttling_burst_limit       = optional(number, 200)
-    reservation_ttl_seconds      = optional(number, 86400)
-    min_auction_seconds          = optional(number, 300)
-    sniping_window_seconds       = optional(number, 120)
-    push_application_arn_ios     = optional(string, "")
-    push_application_arn_android = optional(string, "")
+    timeout_seconds         = optional(number, 10)
+    memory_mb               = optional(number, 512)
+    throttling_rate_limit   = optional(number, 100)
+    throttling_burst_limit  = optional(number, 200)
+    reservation_ttl_seconds = optional(number, 86400)
+    min_auction_seconds     = optional(number, 300)
+    sniping_window_seconds  = optional(number, 120)
   })
   default = {}
 
@@ -151,6 +149,49 @@ variable "admin_alert_emails" {
   description = "Email addresses subscribed to the admin alerts topic (alarms)."
   type        = list(string)
   default     = []
+}
+
+variable "push_credentials" {
+  description = "Push credentials per platform (apns, fcm), as the notifications module takes them; a platform left out is off. Prefer push_credentials_secret_id outside the local stack."
+  type = object({
+    apns = optional(object({
+      signing_key    = string
+      signing_key_id = string
+      team_id        = string
+      bundle_id      = string
+      sandbox        = optional(bool, false)
+    }))
+    fcm = optional(object({
+      service_account_json = string
+    }))
+  })
+  default   = {}
+  sensitive = true
+}
+
+variable "push_credentials_secret_id" {
+  description = "A Secrets Manager secret holding push_credentials as JSON; used instead of push_credentials when set."
+  type        = string
+  default     = null
+}
+
+variable "email" {
+  description = "Users' email notices: the sender (an address or \"Name <address>\") and whether its whole domain is verified (DKIM) rather than the one address."
+  type = object({
+    from          = string
+    verify_domain = optional(bool, true)
+  })
+}
+
+variable "pickup_reminder_lead_seconds" {
+  description = "How long before a confirmed pickup both parties are reminded (DOMAIN: an hour); tests shorten it."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.pickup_reminder_lead_seconds >= 1
+    error_message = "pickup_reminder_lead_seconds must be at least 1."
+  }
 }
 
 variable "bucket_suffix" {

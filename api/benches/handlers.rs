@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use api::idempotency::MemoryRequests;
 use api::presign::Presigner;
-use api::push::RecordOnly;
+use api::push::MemoryPush;
 use api::{app, AppState};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use domain::profile::Platform;
 use domain::service::{Service, Settings};
 use domain::store::memory::MemoryStore;
 use http_body_util::BodyExt;
@@ -125,7 +126,7 @@ fn main() {
                 None,
                 SharedCredentialsProvider::new(Credentials::new("AKID", "secret", None, None, "bench")),
             ),
-            push: Arc::new(RecordOnly),
+            push: Arc::new(MemoryPush::new(&[Platform::Ios])),
             media: api::responses::Media::new("https://d111111abcdef8.cloudfront.net").expect("media"),
             requests: Arc::new(MemoryRequests::default()),
         };

@@ -36,6 +36,35 @@ pub fn caller_of(extensions: &Extensions) -> Option<String> {
     }
 }
 
+/// The email address the identity provider verified (`email` with `email_verified` = true in the JWT
+/// authorizer's claims), if the route has a token and the token one.
+pub fn verified_email_of(extensions: &Extensions) -> Option<String> {
+    match extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(ctx) => {
+            let claims = &ctx.authorizer.as_ref()?.jwt.as_ref()?.claims;
+            let verified = claims
+                .get("email_verified")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            claims
+                .get("email")
+                .filter(|e| verified && e.contains('@'))
+                .cloned()
+        }
+        _ => None,
+    }
+}
+
+/// The caller's verified email address (see [`verified_email_of`]).
+pub struct VerifiedEmail(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedEmail {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(VerifiedEmail(verified_email_of(&parts.extensions)))
+    }
+}
+
 /// The correlation id of the request (set by [`correlate`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Correlation(pub CorrelationId);

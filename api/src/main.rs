@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use api::idempotency::DynamoRequests;
 use api::presign::Presigner;
-use api::push::{Push, RecordOnly, SnsPush};
+use api::push::{Push, SnsPush};
 use api::responses::Media;
 use api::{app, AppState};
 use domain::profile::Platform;
@@ -37,11 +37,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     .into_iter()
     .filter_map(|(platform, arn)| Some((platform, arn?)))
     .collect();
-    let push: Arc<dyn Push> = if applications.is_empty() {
-        Arc::new(RecordOnly)
-    } else {
-        Arc::new(SnsPush::new(aws_sdk_sns::Client::new(&aws), applications))
-    };
+    let push: Arc<dyn Push> = Arc::new(SnsPush::new(aws_sdk_sns::Client::new(&aws), applications));
     let credentials = aws
         .credentials_provider()
         .ok_or("no AWS credentials provider")?;

@@ -87,13 +87,33 @@ pub struct ProfileUpdate {
     #[schema(min_length = 1, max_length = 60)]
     pub display_name: Option<String>,
     pub home: Option<Point>,
+    /// Opt in or out of notices; what is not given stays as it is.
+    pub notifications: Option<PreferencesUpdate>,
+}
+
+/// Which notices the user wants (`true`) or not (`false`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreferencesUpdate {
+    /// Push notifications to the user's devices.
+    pub push: Option<bool>,
+    /// Email to the verified address.
+    pub email: Option<bool>,
+    /// "New items near you".
+    pub items_near_me: Option<bool>,
 }
 
 impl From<ProfileUpdate> for profile::ProfileUpdate {
     fn from(r: ProfileUpdate) -> Self {
+        let n = r.notifications.unwrap_or_default();
         profile::ProfileUpdate {
             display_name: r.display_name,
             home: r.home.map(Into::into),
+            notifications: profile::PreferencesUpdate {
+                push: n.push,
+                email: n.email,
+                items_near_me: n.items_near_me,
+            },
         }
     }
 }

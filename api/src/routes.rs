@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use domain::auction::{Auction, Bid};
-use domain::error::{FieldError, Validator};
+use domain::error::{DomainError, FieldError, Unprocessable, Validator};
 use domain::geo;
 use domain::item::Category;
 use domain::profile::{Device, Platform, UserProfile};
@@ -23,8 +23,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::context::Actor;
+use crate::context::{Actor, VerifiedEmail};
 use crate::error::{ApiError, ApiResult};
+use crate::push::PushError;
 use crate::requests::{NewAuction, NewItem, NewRating, ProfileUpdate};
 use crate::responses::{ItemView, PhotoView};
 use crate::AppState;
@@ -61,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_bids, place_bid))
         .routes(routes!(me, update_me))
         .routes(routes!(register_device))
+        .routes(routes!(unregister_device))
         .routes(routes!(rate_user))
 }
 
@@ -473,20 +475,34 @@ async fn list_bids(
 
 #[utoipa::path(get, path = "/users/me", tag = "users",
     responses((status = 200, body = UserProfile)), security(("cognito" = [])))]
-async fn me(State(state): State<AppState>, Actor(ctx): Actor) -> ApiResult<Json<UserProfile>> {
-    Ok(Json(state.service.profile(&ctx.caller).await?))
+async fn me(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    VerifiedEmail(email): VerifiedEmail,
+) -> ApiResult<Json<UserProfile>> {
+    Ok(Json(
+        state
+            .service
+            .profile_with_email(&ctx, email.as_deref())
+            .await?,
+    ))
 }
 
-/// Set the display name and/or home location (for "new items near you").
+/// Set the display name, the home location (for "new items near you") and which notices to get.
 #[utoipa::path(put, path = "/users/me", tag = "users", request_body = ProfileUpdate,
     responses((status = 200, body = UserProfile)), security(("cognito" = [])))]
 async fn update_me(
     State(state): State<AppState>,
     Actor(ctx): Actor,
+    VerifiedEmail(email): VerifiedEmail,
     Body(input): Body<ProfileUpdate>,
 ) -> ApiResult<Json<UserProfile>> {
+    state.service.update_profile(&ctx, &input.into()).await?;
     Ok(Json(
-        state.service.update_profile(&ctx, &input.into()).await?,
+        state
+            .service
+            .profile_with_email(&ctx, email.as_deref())
+            .await?,
     ))
 }
 
@@ -499,13 +515,15 @@ pub struct DeviceRequest {
     token: String,
 }
 
-/// Register a push token: an SNS platform endpoint where the platform's application is configured, else the
-/// device is recorded.
+/// Register a push token: the device's SNS platform endpoint is created, or updated (and moved to the caller
+/// when another account registered the same token). 422 `push-platform-unavailable` for a platform this
+/// deployment has no push credentials for.
 #[utoipa::path(post, path = "/users/me/devices", tag = "users", request_body = DeviceRequest,
     responses((status = 201, body = Device)), security(("cognito" = [])))]
 async fn register_device(
     State(state): State<AppState>,
     Actor(ctx): Actor,
+    VerifiedEmail(email): VerifiedEmail,
     Body(input): Body<DeviceRequest>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     let token = input.token.trim();
@@ -515,21 +533,52 @@ async fn register_device(
             "must be 1 to 4096 characters",
         )]));
     }
-    let endpoint_arn = state
+    let registration = state
         .push
-        .endpoint(input.platform, token, &ctx.caller)
+        .register(input.platform, token, &ctx.caller)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| match e {
+            PushError::PlatformOff(_) => {
+                DomainError::unprocessable(Unprocessable::PushPlatformUnavailable, e).into()
+            }
+            PushError::Failed(why) => ApiError::internal(&why),
+        })?;
     let device = Device {
         platform: input.platform,
         token_hash: URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())),
-        endpoint_arn,
+        endpoint_arn: Some(registration.endpoint_arn),
         registered_at: ctx.now,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.service.register_device(&ctx, device).await?),
-    ))
+    let device = state
+        .service
+        .register_device(&ctx, device, registration.previous_owner.as_deref())
+        .await?;
+    // The app registers its device at sign-in: the moment to keep the address email notices go to.
+    state
+        .service
+        .profile_with_email(&ctx, email.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(device)))
+}
+
+/// Unregister a device (the app signs out): its endpoint is deleted and it gets no more push.
+#[utoipa::path(delete, path = "/users/me/devices/{id}", tag = "users",
+    params(("id" = String, Path, description = "The device's tokenHash")),
+    responses((status = 204)), security(("cognito" = [])))]
+async fn unregister_device(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+) -> ApiResult<StatusCode> {
+    let device = state.service.unregister_device(&ctx, &id).await?;
+    if let Some(arn) = &device.endpoint_arn {
+        state
+            .push
+            .unregister(arn)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Rate the other party of a completed deal, once. Emits UserRated.

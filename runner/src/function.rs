@@ -146,6 +146,7 @@ impl Function {
                 inits: Arc::clone(&inits),
                 stats: Arc::clone(&stats),
                 confinement,
+                log_path: log_path.clone(),
             });
             let app = Router::new()
                 .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -238,6 +239,7 @@ impl Function {
 struct Current {
     request_id: String,
     reply: Reply,
+    started: Instant,
 }
 
 /// One process of a function and its Runtime API.
@@ -258,6 +260,8 @@ struct Slot {
     stats: Arc<Mutex<Stats>>,
     /// The memory limit of every process the slot runs.
     confinement: Confinement,
+    /// The function's log, where each invocation's report line goes, as Lambda writes one.
+    log_path: PathBuf,
 }
 
 impl Slot {
@@ -265,6 +269,7 @@ impl Slot {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         match current.take() {
             Some(c) if c.request_id == request_id => {
+                self.report(request_id, c.started.elapsed(), &result);
                 let _ = c.reply.send(result);
                 true
             }
@@ -275,6 +280,48 @@ impl Slot {
         }
     }
 
+    /// Appends the invocation's report to the function's log, as Lambda does: the `platform.report` record in
+    /// the JSON log format, the `REPORT` line in the text one.
+    fn report(&self, request_id: &str, took: Duration, result: &Result<Vec<u8>, InvokeError>) {
+        let ms = took.as_secs_f64() * 1e3;
+        let status = match result {
+            Ok(_) => "success",
+            Err(InvokeError::Timeout(_)) => "timeout",
+            Err(_) => "error",
+        };
+        let line = if self.spec.log_format.as_deref() == Some("JSON") {
+            serde_json::json!({
+                "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "type": "platform.report",
+                "record": {
+                    "requestId": request_id,
+                    "status": status,
+                    "metrics": {
+                        "durationMs": (ms * 100.0).round() / 100.0,
+                        "billedDurationMs": ms.ceil(),
+                        "memorySizeMB": self.spec.memory_mb,
+                    },
+                },
+            })
+            .to_string()
+        } else {
+            format!(
+                "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB",
+                ms.ceil(),
+                self.spec.memory_mb
+            )
+        };
+        // One write of a whole line to a file opened for appending: it never splits the process's own lines.
+        let written = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.log_path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+        if let Err(e) = written {
+            warn!(function = %self.spec.name, error.message = %e, "could not write the invocation report");
+        }
+    }
+
     fn fail_current(&self, error: InvokeError) {
         let taken = self
             .current
@@ -282,7 +329,9 @@ impl Slot {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(c) = taken {
-            let _ = c.reply.send(Err(error));
+            let result = Err(error);
+            self.report(&c.request_id, c.started.elapsed(), &result);
+            let _ = c.reply.send(result);
         }
     }
 }
@@ -321,6 +370,7 @@ async fn next(State(slot): State<Arc<Slot>>) -> Response {
     *slot.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(Current {
         request_id: request_id.clone(),
         reply: invocation.reply,
+        started: Instant::now(),
     });
     let watchdog = Arc::clone(&slot);
     let watched = request_id.clone();

@@ -21,12 +21,11 @@ pub async fn token(
         .username(username)
         .message_action(MessageActionType::Suppress);
     if let Some(email) = email {
-        create = create.user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(email)
-                .build()?,
-        );
+        // Verified, as a sign-up that confirmed its code would be: the API keeps only verified addresses.
+        for (name, value) in [("email", email), ("email_verified", "true")] {
+            create =
+                create.user_attributes(AttributeType::builder().name(name).value(value).build()?);
+        }
     }
     match create.send().await {
         Ok(_) => {}

@@ -82,6 +82,8 @@ PRICE = {
     "sns_publish": 0.50 / 1e6,
     "sns_mobile_push": 0.50 / 1e6,
     "sns_email": 2.00 / 1e5,
+    "ses_email": 0.10 / 1e3,  # SES outbound, per message (no attachments)
+    "kms_key_month": 1.00,  # the admin alerts topic's customer-managed key
     "eventbridge_event": 1.00 / 1e6,
     "scheduler_invocation": 1.00 / 1e6,
     "s3_put": 0.005 / 1e3,
@@ -98,7 +100,9 @@ PRICE = {
 # Fixed, whatever the traffic.
 SQS_POLLING_QUEUES = 4  # images, notifications, expiries, auction-closes
 SQS_POLLS_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * DAYS_PER_MONTH  # Lambda's 5 long-polling pollers, 20 s each
-ALARM_METRICS = 6 * 1 + 5 * 3 + 2 + 2  # DLQ depth ×6; error rate ×5 (3 metrics); API 5xx (2); throttles (2)
+# DLQ depth ×6; error rate ×5 (3 metrics); API 5xx (2); table throttles (2); AWS/Lambda Errors and Throttles
+# ×6 functions; the stream's IteratorAge; API Gateway's 5xx rate (2).
+ALARM_METRICS = 6 * 1 + 5 * 3 + 2 + 2 + 6 * 2 + 1 + 2
 
 # DynamoDB request units per call, for items of a few KB (reads eventually consistent).
 DYNAMODB_UNITS = {
@@ -317,12 +321,14 @@ def monthly_cost(run: Run, chains: dict, users: int) -> tuple[dict, dict]:
             elif service == "SQS":
                 cost["SQS"] += c * PRICE["sqs_request"]
             elif service == "SNS":
-                if op in ("Publish", "PublishBatch"):
-                    # Each call counted as one message, delivered as a push or an email (half each: the line does
-                    # not name the topic). A PublishBatch of several entries is billed per entry: understated.
-                    cost["SNS"] += c * (PRICE["sns_publish"] + (PRICE["sns_mobile_push"] + PRICE["sns_email"]) / 2)
+                if op == "Publish":
+                    # Users' notices: one Publish per device endpoint, a mobile push each.
+                    cost["SNS"] += c * (PRICE["sns_publish"] + PRICE["sns_mobile_push"])
                 else:
                     cost["SNS"] += c * PRICE["sns_publish"]
+            elif service in ("SESv2", "SES", "SesV2"):
+                if op == "SendEmail":
+                    cost["SES"] += c * PRICE["ses_email"]
             elif service == "S3":
                 cost["S3"] += c * (PRICE["s3_get"] if op.startswith(("Get", "Head")) else PRICE["s3_put"])
             elif service == "Rekognition":
@@ -363,6 +369,7 @@ def monthly_cost(run: Run, chains: dict, users: int) -> tuple[dict, dict]:
         + ALARM_METRICS * PRICE["cloudwatch_alarm_metric_month"]
         + PRICE["cloudwatch_dashboard_month"]
     )
+    cost["KMS"] += PRICE["kms_key_month"]
     return dict(cost), dict(volume)
 
 

@@ -1,4 +1,5 @@
-"""Start moto server for the local stack: patched (moto_patches.py), with fault injection (faults.py), Lambda
+"""Start moto server for the local stack: patched (moto_patches.py, deliveries.py), with fault injection
+(faults.py) and the record of what was delivered to people (deliveries.py), Lambda
 without docker, on 127.0.0.1.
 
 Usage: moto_server.py --port PORT
@@ -13,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import deliveries  # noqa: E402
 import faults  # noqa: E402
 import moto_patches  # noqa: E402
 
@@ -22,6 +24,7 @@ def configure() -> None:
     from moto.core.config import default_user_config
 
     moto_patches.apply()
+    deliveries.install()
     faults.install()
     # No docker here: moto must not try to run Lambda code (the local runner does that).
     default_user_config["lambda"]["use_docker"] = False

@@ -6,3 +6,9 @@ log_retention_days     = 14
 point_in_time_recovery = false
 deletion_protection    = false
 force_destroy_buckets  = true
+
+# Users' email notices come from this sender; its domain is verified with DKIM (publish the CNAMEs of the
+# output notifications.email_dkim_tokens). Push credentials: push_credentials_secret_id (docs/notifications.md).
+email = {
+  from = "EcoBid (dev) <no-reply@dev.ecobid.example>"
+}

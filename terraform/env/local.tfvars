@@ -44,3 +44,24 @@ queues = {
 cdn = {
   wait_for_deployment = false
 }
+
+# Users' notices. The emulator checks the shape of the credentials, not their truth: these are placeholders
+# (no push reaches a phone from the local stack; the tests read what SNS and SES were asked to deliver).
+push_credentials = {
+  apns = {
+    signing_key    = "local-stack-placeholder-p8-key"
+    signing_key_id = "LOCALKEY01"
+    team_id        = "LOCALTEAM1"
+    bundle_id      = "app.ecobid.local"
+    sandbox        = true
+  }
+  fcm = {
+    service_account_json = "{\"type\": \"service_account\", \"project_id\": \"ecobid-local\"}"
+  }
+}
+email = {
+  from          = "EcoBid <no-reply@ecobid.local>"
+  verify_domain = false
+}
+# The pickup reminder comes 10 s (not an hour) before a confirmed pickup, so a test sees it.
+pickup_reminder_lead_seconds = 10

@@ -12,3 +12,9 @@ api = {
   throttling_rate_limit  = 500
   throttling_burst_limit = 1000
 }
+
+# Users' email notices come from this sender; its domain is verified with DKIM (publish the CNAMEs of the
+# output notifications.email_dkim_tokens). Push credentials: push_credentials_secret_id (docs/notifications.md).
+email = {
+  from = "EcoBid <no-reply@ecobid.example>"
+}

@@ -29,6 +29,7 @@ pub fn all(plan: &Plan, workspace: &str) -> Vec<String> {
         table_matches_domain(plan),
         event_targets_have_dlq_and_retry(plan),
         media_only_through_the_cdn(plan),
+        alarms_can_page(plan),
         names_carry_workspace(plan, &prefix),
     ]
     .concat()
@@ -544,6 +545,120 @@ pub fn media_only_through_the_cdn(plan: &Plan) -> Vec<String> {
                     "{at}: Allow not limited by aws:SourceArn to this plan's distributions (got {sources:?})"
                 ));
             }
+        }
+    }
+    v
+}
+
+/// KMS actions a service needs to publish to a topic encrypted with a customer-managed key.
+const PUBLISH_KMS_ACTIONS: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey*"];
+
+/// Whether an IAM action pattern list grants `action` (exact, `kms:*`, `*`, or a trailing-`*` pattern).
+fn grants(patterns: &[String], action: &str) -> bool {
+    patterns.iter().any(|p| {
+        p == "*"
+            || p.eq_ignore_ascii_case(action)
+            || p.strip_suffix('*').is_some_and(|prefix| {
+                action
+                    .to_ascii_lowercase()
+                    .starts_with(&prefix.to_ascii_lowercase())
+            })
+    })
+}
+
+/// Alarms reach someone: every alarm's action topic is encrypted with a customer-managed KMS key whose policy
+/// lets `cloudwatch.amazonaws.com` use it (the AWS-managed `alias/aws/sns` key does not: an alarm publishing
+/// to such a topic fails silently); every function has an `AWS/Lambda` `Errors` and `Throttles` alarm (a crash
+/// or timeout writes no EMF line); every DynamoDB stream mapping's function has an `IteratorAge` alarm.
+pub fn alarms_can_page(plan: &Plan) -> Vec<String> {
+    let mut v = Vec::new();
+    let alarms: Vec<&Resource> = plan.of_kind("aws_cloudwatch_metric_alarm").collect();
+    let mut topics: Vec<String> = alarms
+        .iter()
+        .flat_map(|a| strings(a.values.get("alarm_actions")))
+        .filter(|arn| arn.starts_with("arn:") && arn.contains(":sns:"))
+        .collect();
+    topics.sort();
+    topics.dedup();
+    for arn in &topics {
+        let Some(topic) = plan
+            .of_kind("aws_sns_topic")
+            .find(|t| t.str("arn") == Some(arn))
+        else {
+            v.push(format!("alarm action {arn}: no such topic in the plan"));
+            continue;
+        };
+        let key_ref = topic.str("kms_master_key_id").unwrap_or_default();
+        if key_ref.is_empty() || key_ref.starts_with("alias/aws/") {
+            v.push(format!(
+                "{}: encrypted with {:?}, not a customer-managed key CloudWatch may use",
+                topic.address, key_ref
+            ));
+            continue;
+        }
+        let key = plan
+            .of_kind("aws_kms_key")
+            .find(|k| k.str("arn") == Some(key_ref) || k.str("key_id") == Some(key_ref));
+        let Some(key) = key else {
+            v.push(format!(
+                "{}: its key {key_ref} is not a key of this plan",
+                topic.address
+            ));
+            continue;
+        };
+        let policy = key
+            .str("policy")
+            .and_then(|p| serde_json::from_str::<Value>(p).ok())
+            .unwrap_or(Value::Null);
+        let usable = allows(&policy).any(|s| {
+            let services = strings(s.pointer("/Principal/Service"));
+            let actions = strings(s.get("Action"));
+            services.iter().any(|p| p == "cloudwatch.amazonaws.com")
+                && PUBLISH_KMS_ACTIONS.iter().all(|a| grants(&actions, a))
+        });
+        if !usable {
+            v.push(format!(
+                "{}: its policy does not let cloudwatch.amazonaws.com {PUBLISH_KMS_ACTIONS:?}",
+                key.address
+            ));
+        }
+    }
+    let alarmed = |function: &str, metric: &str| {
+        alarms.iter().any(|a| {
+            a.str("namespace") == Some("AWS/Lambda")
+                && a.str("metric_name") == Some(metric)
+                && a.values
+                    .pointer("/dimensions/FunctionName")
+                    .and_then(Value::as_str)
+                    == Some(function)
+        })
+    };
+    for f in plan.of_kind("aws_lambda_function") {
+        let Some(name) = f.str("function_name") else {
+            continue;
+        };
+        for metric in ["Errors", "Throttles"] {
+            if !alarmed(name, metric) {
+                v.push(format!("{}: no AWS/Lambda {metric} alarm", f.address));
+            }
+        }
+    }
+    for m in plan.of_kind("aws_lambda_event_source_mapping") {
+        let source = m.str("event_source_arn").unwrap_or_default();
+        if !(source.contains(":dynamodb:") && source.contains("/stream/")) {
+            continue;
+        }
+        let target = m.str("function_name").unwrap_or_default();
+        let name = plan
+            .of_kind("aws_lambda_function")
+            .find(|f| f.str("arn") == Some(target) || f.str("function_name") == Some(target))
+            .and_then(|f| f.str("function_name"))
+            .unwrap_or(target);
+        if !alarmed(name, "IteratorAge") {
+            v.push(format!(
+                "{}: the stream mapping has no IteratorAge alarm",
+                m.address
+            ));
         }
     }
     v

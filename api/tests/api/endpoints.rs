@@ -477,16 +477,102 @@ async fn users_profile_devices() {
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
     assert_eq!(updated.body["displayName"], "Ana");
     assert_eq!(updated.body["home"]["geohash"], "u09tv");
+    // The verified address is kept (shown to its owner), and the preferences are on until opted out.
+    assert_eq!(updated.body["email"], "u1@example.com");
+    assert_eq!(
+        updated.body["notifications"],
+        json!({ "push": true, "email": true, "itemsNearMe": true })
+    );
     let device = call(&app.router, Method::POST, "/users/me/devices", Some("u1"))
         .json(json!({ "platform": "ios", "token": "apns-token-1" }))
         .send()
         .await;
     assert_eq!(device.status, StatusCode::CREATED, "{}", device.body);
-    assert!(
-        device.body.get("endpointArn").is_none(),
-        "no platform application configured: recorded only"
-    );
+    assert!(device.body["endpointArn"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("arn:aws:sns:")));
     assert_eq!(app.store.devices("u1").len(), 1);
+}
+
+#[tokio::test]
+async fn preferences_change_only_what_is_given_and_an_unverified_address_is_not_kept() {
+    let app = TestApp::new();
+    let opted = call(&app.router, Method::PUT, "/users/me", Some("u1"))
+        .json(json!({ "notifications": { "itemsNearMe": false } }))
+        .send()
+        .await;
+    assert_eq!(opted.status, StatusCode::OK, "{}", opted.body);
+    let again = call(&app.router, Method::PUT, "/users/me", Some("u1"))
+        .json(json!({ "notifications": { "email": false } }))
+        .send()
+        .await;
+    assert_eq!(
+        again.body["notifications"],
+        json!({ "push": true, "email": false, "itemsNearMe": false })
+    );
+    let me = call(&app.router, Method::GET, "/users/me", Some("u1"))
+        .send()
+        .await;
+    assert_eq!(me.body["notifications"], again.body["notifications"]);
+    let unknown = call(&app.router, Method::PUT, "/users/me", Some("u1"))
+        .json(json!({ "notifications": { "sms": false } }))
+        .send()
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    let unverified = call(&app.router, Method::GET, "/users/me", Some("unverified-u2"))
+        .send()
+        .await;
+    assert!(
+        unverified.body.get("email").is_none(),
+        "{}",
+        unverified.body
+    );
+}
+
+#[tokio::test]
+async fn a_device_of_a_platform_without_credentials_is_refused_and_a_token_moves_between_users() {
+    let app = TestApp::new();
+    let android = call(&app.router, Method::POST, "/users/me/devices", Some("u1"))
+        .json(json!({ "platform": "android", "token": "fcm-token" }))
+        .send()
+        .await;
+    assert_eq!(
+        android.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        android.body
+    );
+    assert_eq!(android.problem(), "push-platform-unavailable");
+    assert!(android.body["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("android"));
+    assert!(app.store.devices("u1").is_empty(), "nothing recorded");
+
+    // The same phone signs in as u1, then as u2: the device moves to u2.
+    for user in ["u1", "u2"] {
+        let device = call(&app.router, Method::POST, "/users/me/devices", Some(user))
+            .json(json!({ "platform": "ios", "token": "shared-phone" }))
+            .send()
+            .await;
+        assert_eq!(device.status, StatusCode::CREATED, "{}", device.body);
+    }
+    assert!(app.store.devices("u1").is_empty());
+    let devices = app.store.devices("u2");
+    assert_eq!(devices.len(), 1);
+    let id = devices[0].token_hash.clone();
+
+    // Unregistered: gone; again: 404.
+    let uri = format!("/users/me/devices/{id}");
+    let gone = call(&app.router, Method::DELETE, &uri, Some("u2"))
+        .send()
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    assert!(app.store.devices("u2").is_empty());
+    let again = call(&app.router, Method::DELETE, &uri, Some("u2"))
+        .send()
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@ use std::sync::Arc;
 
 use api::idempotency::MemoryRequests;
 use api::presign::Presigner;
-use api::push::RecordOnly;
+use api::push::MemoryPush;
 use api::{app, AppState};
+use domain::profile::Platform;
 
 /// The CDN base the test app's thumbnail URLs start with.
 pub const MEDIA_BASE_URL: &str = "https://d111111abcdef8.cloudfront.net";
@@ -49,7 +50,7 @@ pub fn app_with(store: Arc<dyn Store>) -> Router {
         service: Service::new(store, Settings::default()),
         requests: Arc::new(MemoryRequests::default()),
         presigner: presigner(),
-        push: Arc::new(RecordOnly),
+        push: Arc::new(MemoryPush::new(&[Platform::Ios])),
         media: media(),
     })
 }
@@ -96,6 +97,10 @@ pub fn context(user: Option<&str>) -> RequestContext {
         jwt.claims.insert("sub".into(), user.into());
         jwt.claims
             .insert("email".into(), format!("{user}@example.com"));
+        // As API Gateway passes claims: strings. A user named `unverified-…` has not verified the address.
+        let verified = !user.starts_with("unverified-");
+        jwt.claims
+            .insert("email_verified".into(), verified.to_string());
         let mut authorizer = ApiGatewayRequestAuthorizer::default();
         authorizer.jwt = Some(jwt);
         ctx.authorizer = Some(authorizer);
@@ -215,6 +220,9 @@ impl Store for FailingStore {
         Err(self.0.clone())
     }
     async fn profile(&self, _: &str) -> Result<Option<UserProfile>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn devices(&self, _: &str) -> Result<Vec<domain::profile::Device>, StoreError> {
         Err(self.0.clone())
     }
     async fn bids(&self, _: &str, _: Option<i64>, _: usize) -> Result<Page<Bid>, StoreError> {

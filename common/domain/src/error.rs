@@ -64,6 +64,8 @@ pub enum Unprocessable {
     TooManyPhotos,
     RateSelf,
     IdempotencyKeyReused,
+    /// A device of a platform this deployment has no push credentials for.
+    PushPlatformUnavailable,
 }
 
 impl Unprocessable {
@@ -76,6 +78,7 @@ impl Unprocessable {
             Unprocessable::TooManyPhotos => "too-many-photos",
             Unprocessable::RateSelf => "rate-self",
             Unprocessable::IdempotencyKeyReused => "idempotency-key-reused",
+            Unprocessable::PushPlatformUnavailable => "push-platform-unavailable",
         }
     }
 }

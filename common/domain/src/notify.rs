@@ -1,6 +1,7 @@
 //! Who hears about what (DOMAIN.md, notifications queue), and what they read. Pure: the notifications worker
-//! asks [`audience`] for an event's recipients (looking up users near an item through a [`Directory`]), renders
-//! each one's [`Notice`], and records what it sent under ids [`sent_event_id`] derives from (event, recipient,
+//! asks [`audience`] for an event's recipients (looking up users near an item through a [`Directory`]), the
+//! [`targets`] each one wants it on (their devices, their verified address, their opt-outs), the [`Notice`] a
+//! template words, and records what it sent under ids [`sent_event_id`] derives from (event, recipient,
 //! channel), so recording twice is recording once.
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::event::{DomainEvent, EventId};
 use crate::geo;
+use crate::profile::{Device, Preferences};
 
 /// Precision of users' home geohash: "new items near you" means the home cell or one of its 8 neighbours.
 pub use crate::geo::HOME_PRECISION;
@@ -60,18 +62,39 @@ pub fn audience(event: &DomainEvent) -> Option<Audience> {
         }
         E::ImageRejected(e) => users(vec![&e.seller_id]),
         E::UserRated(e) => users(vec![&e.ratee_id]),
+        E::ItemExpired(e) => users(vec![&e.seller_id]),
+        E::PickupReminder(e) => users(vec![&e.reservation.buyer_id, &e.reservation.seller_id]),
         _ => None,
     }
 }
 
-/// What one recipient reads about one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A channel a notice travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    Push,
+    Email,
+}
+
+impl Channel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Push => "push",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// What one recipient is told about one event: the template that words it (one per kind of notice, in the
+/// notifications worker) and the facts it words.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     pub recipient_id: String,
-    /// The event type, for subscribers' filters.
+    /// The event type, for logs and the app's routing.
     pub event_type: &'static str,
-    pub subject: String,
-    pub text: String,
+    /// The template's name, e.g. `auction_won`.
+    pub template: &'static str,
+    /// What the template may say (a JSON object).
+    pub facts: serde_json::Value,
 }
 
 fn money(cents: i64) -> String {
@@ -79,72 +102,125 @@ fn money(cents: i64) -> String {
 }
 
 /// The notice `recipient` gets about `event`.
-pub fn render(event: &DomainEvent, recipient: &str) -> Notice {
+pub fn notice(event: &DomainEvent, recipient: &str) -> Notice {
+    use serde_json::json;
     use DomainEvent as E;
-    let (subject, text): (&str, String) = match event {
+    let (template, facts) = match event {
         E::ItemCreated(e) => (
-            "New near you",
-            format!("\"{}\" was just listed near you ({}).", e.title, e.category),
+            "new_near_you",
+            json!({ "title": e.title, "category": e.category, "itemId": e.item_id }),
         ),
-        E::ReservationCreated(_) => (
-            "Item reserved",
-            "Someone reserved your item. Confirm a pickup time.".into(),
+        E::ItemExpired(e) => ("listing_expired", json!({ "itemId": e.item_id })),
+        E::ReservationCreated(e) => (
+            "item_reserved",
+            json!({ "reservationId": e.reservation.reservation_id, "expiresAt": e.expires_at.to_rfc3339() }),
         ),
         E::ReservationConfirmed(e) => (
-            "Pickup confirmed",
-            match e.pickup_at {
-                Some(at) => format!("The seller confirmed your pickup at {}.", at.to_rfc3339()),
-                None => "The seller confirmed your pickup.".into(),
-            },
+            "pickup_confirmed",
+            json!({ "reservationId": e.reservation.reservation_id, "pickupAt": e.pickup_at.map(|at| at.to_rfc3339()) }),
+        ),
+        E::PickupReminder(e) => (
+            "pickup_reminder",
+            json!({
+                "reservationId": e.reservation.reservation_id,
+                "pickupAt": e.pickup_at.to_rfc3339(),
+                "youCollect": e.reservation.buyer_id == recipient,
+            }),
         ),
         E::ReservationCancelled(e) => (
-            "Reservation cancelled",
-            if e.cancelled_by == recipient {
-                "You cancelled the reservation.".into()
-            } else {
-                "The reservation was cancelled by the other party.".into()
-            },
+            "reservation_cancelled",
+            json!({ "reservationId": e.reservation.reservation_id, "byYou": e.cancelled_by == recipient }),
         ),
-        E::ReservationExpired(_) => (
-            "Reservation expired",
-            "The reservation expired before pickup; the item is available again.".into(),
+        E::ReservationExpired(e) => (
+            "reservation_expired",
+            json!({ "reservationId": e.reservation.reservation_id }),
         ),
         E::BidPlaced(e) => (
-            "You were outbid",
-            format!("Someone bid {} on an auction you led.", money(e.amount)),
+            "outbid",
+            json!({ "auctionId": e.auction_id, "amount": money(e.amount) }),
         ),
         E::AuctionEnded(e) => {
-            let amount = e.amount.map(money).unwrap_or_default();
-            if e.winner_id.as_deref() == Some(recipient) {
-                ("You won", format!("You won the auction with {amount}."))
+            let facts = json!({ "auctionId": e.auction_id, "amount": e.amount.map(money) });
+            let template = if e.winner_id.as_deref() == Some(recipient) {
+                "auction_won"
             } else if e.seller_id == recipient {
-                match &e.winner_id {
-                    Some(_) => ("Auction sold", format!("Your auction sold for {amount}.")),
-                    None => ("Auction ended", "Your auction ended without bids.".into()),
+                if e.winner_id.is_some() {
+                    "auction_sold"
+                } else {
+                    "auction_unsold"
                 }
             } else {
-                (
-                    "Auction ended",
-                    format!("The auction ended; the winning bid was {amount}."),
-                )
-            }
+                "auction_lost"
+            };
+            (template, facts)
         }
         E::ImageRejected(e) => (
-            "Photo rejected",
-            format!("A photo of your item was rejected: {}", e.reason),
+            "photo_rejected",
+            json!({ "itemId": e.item_id, "reason": e.reason }),
         ),
-        E::UserRated(e) => (
-            "New rating",
-            format!("You were rated {} of 5 stars.", e.stars),
-        ),
-        other => ("EcoBid", format!("{}", other.event_type())),
+        E::UserRated(e) => ("rated", json!({ "stars": e.stars })),
+        _ => ("generic", json!({})),
     };
     Notice {
         recipient_id: recipient.to_owned(),
         event_type: event.event_type().as_str(),
-        subject: subject.to_owned(),
-        text,
+        template,
+        facts,
     }
+}
+
+/// A recipient as the notifications worker finds them: where they can be reached and what they want.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recipient {
+    pub user_id: String,
+    /// The verified email address, if the identity provider gave one.
+    pub email: Option<String>,
+    pub preferences: Preferences,
+    pub devices: Vec<Device>,
+}
+
+/// One place a notice goes: a device endpoint or the email address. `key` names it in the delivery claims
+/// (`push/<token hash>` or `email`), so each device is claimed and sent on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub channel: Channel,
+    pub key: String,
+    /// The device's push endpoint, or the email address.
+    pub address: String,
+    /// The device's token hash (push only): what to forget when its endpoint is gone.
+    pub device: Option<String>,
+}
+
+/// Where `recipient` gets a notice about an event, honouring their opt-outs: `near` says the event is a
+/// "new item near you" (its own opt-out). A device without an endpoint (its platform has no application)
+/// gets nothing.
+pub fn targets(recipient: &Recipient, near: bool) -> Vec<Target> {
+    let p = recipient.preferences;
+    if near && !p.items_near_me {
+        return vec![];
+    }
+    let mut out = vec![];
+    if p.push {
+        for d in &recipient.devices {
+            if let Some(endpoint) = &d.endpoint_arn {
+                out.push(Target {
+                    channel: Channel::Push,
+                    key: format!("push/{}", d.token_hash),
+                    address: endpoint.clone(),
+                    device: Some(d.token_hash.clone()),
+                });
+            }
+        }
+    }
+    if let (true, Some(email)) = (p.email, &recipient.email) {
+        out.push(Target {
+            channel: Channel::Email,
+            key: "email".into(),
+            address: email.clone(),
+            device: None,
+        });
+    }
+    out
 }
 
 /// The id of the NotificationSent event for (event, recipient, channel): the same every time, so the outbox's
@@ -159,8 +235,10 @@ pub fn sent_event_id(about: &EventId, recipient: &str, channel: &str) -> EventId
 pub trait Directory: Send + Sync {
     /// Users whose home cell (precision 5) is one of `cells`.
     async fn users_near(&self, cells: &[String]) -> Result<Vec<String>, StoreError>;
-    /// The push endpoints of a user's registered devices.
-    async fn endpoints(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+    /// A user's address, preferences and devices (a user never seen has none, and default preferences).
+    async fn recipient(&self, user_id: &str) -> Result<Recipient, StoreError>;
+    /// Forgets a device whose endpoint the push service reports disabled or gone.
+    async fn forget_device(&self, user_id: &str, token_hash: &str) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]
@@ -307,26 +385,90 @@ mod tests {
         assert_eq!(except, "seller");
         assert_eq!(cells.len(), 9);
         assert_eq!(cells[0], "u09tu");
-        assert_eq!(
-            render(&event, "x").text,
-            "\"Oak table\" was just listed near you (furniture)."
-        );
+        let n = notice(&event, "x");
+        assert_eq!(n.template, "new_near_you");
+        assert_eq!(n.facts["title"], "Oak table");
     }
 
     #[test]
-    fn the_auction_end_reads_differently_for_each_party() {
+    fn the_auction_end_is_a_different_notice_for_each_party() {
         let e = ended(Some("bob"), &["ann"]);
-        assert_eq!(render(&e, "bob").text, "You won the auction with 12.50.");
-        assert_eq!(render(&e, "seller").text, "Your auction sold for 12.50.");
+        assert_eq!(notice(&e, "bob").template, "auction_won");
+        assert_eq!(notice(&e, "bob").facts["amount"], "12.50");
+        assert_eq!(notice(&e, "seller").template, "auction_sold");
+        assert_eq!(notice(&e, "ann").template, "auction_lost");
+        assert_eq!(notice(&e, "ann").event_type, "AuctionEnded");
         assert_eq!(
-            render(&e, "ann").text,
-            "The auction ended; the winning bid was 12.50."
+            notice(&ended(None, &[]), "seller").template,
+            "auction_unsold"
         );
-        assert_eq!(render(&e, "ann").event_type, "AuctionEnded");
+    }
+
+    fn someone(email: Option<&str>, endpoints: &[Option<&str>]) -> Recipient {
+        Recipient {
+            user_id: "ann".into(),
+            email: email.map(Into::into),
+            preferences: Preferences::default(),
+            devices: endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, e)| Device {
+                    platform: crate::profile::Platform::Ios,
+                    token_hash: format!("t{i}"),
+                    endpoint_arn: e.map(Into::into),
+                    registered_at: Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_device_with_an_endpoint_and_the_verified_address_is_a_target_unless_opted_out() {
+        let r = someone(
+            Some("ann@example.com"),
+            &[Some("arn:1"), None, Some("arn:2")],
+        );
+        let keys = |ts: Vec<Target>| ts.into_iter().map(|t| t.key).collect::<Vec<_>>();
+        assert_eq!(keys(targets(&r, false)), ["push/t0", "push/t2", "email"]);
+        let email = targets(&r, false).pop().expect("email");
         assert_eq!(
-            render(&ended(None, &[]), "seller").text,
-            "Your auction ended without bids."
+            (email.channel, email.address.as_str(), email.device),
+            (Channel::Email, "ann@example.com", None)
         );
+        // No verified address: no email.
+        assert_eq!(
+            keys(targets(&someone(None, &[Some("arn:1")]), false)),
+            ["push/t0"]
+        );
+        let mut opted = r.clone();
+        opted.preferences.push = false;
+        assert_eq!(keys(targets(&opted, true)), ["email"]);
+        opted.preferences.email = false;
+        assert!(targets(&opted, false).is_empty());
+        // "Items near me" off: nothing about new items, the user's own deals still.
+        let mut far = r.clone();
+        far.preferences.items_near_me = false;
+        assert!(targets(&far, true).is_empty());
+        assert_eq!(targets(&far, false).len(), 3);
+    }
+
+    #[test]
+    fn a_pickup_reminder_reaches_both_parties_and_says_who_collects() {
+        let event: DomainEvent = PickupReminder {
+            reservation: reservation(),
+            pickup_at: Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap(),
+        }
+        .into();
+        assert_eq!(users(event.clone()), ["buyer", "seller"]);
+        assert_eq!(notice(&event, "buyer").facts["youCollect"], true);
+        assert_eq!(notice(&event, "seller").facts["youCollect"], false);
+        let expired: DomainEvent = ItemExpired {
+            item_id: "i".into(),
+            seller_id: "seller".into(),
+        }
+        .into();
+        assert_eq!(users(expired.clone()), ["seller"]);
+        assert_eq!(notice(&expired, "seller").template, "listing_expired");
     }
 
     #[test]

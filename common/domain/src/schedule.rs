@@ -18,6 +18,9 @@ pub enum Due {
     ReservationExpiry { reservation_id: String },
     #[serde(rename_all = "camelCase")]
     AuctionClose { auction_id: String },
+    /// Both parties are reminded of a confirmed pickup.
+    #[serde(rename_all = "camelCase")]
+    PickupReminder { reservation_id: String },
     /// The daily sweep of listings past their expiresAt.
     StaleListings,
 }
@@ -44,6 +47,10 @@ impl Due {
             Due::AuctionClose { auction_id } => format!(
                 "close-{}",
                 Uuid::new_v5(&Uuid::NAMESPACE_URL, auction_id.as_bytes())
+            ),
+            Due::PickupReminder { reservation_id } => format!(
+                "remind-{}",
+                Uuid::new_v5(&Uuid::NAMESPACE_URL, reservation_id.as_bytes())
             ),
             Due::StaleListings => "stale-listings".into(),
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auction::{Auction, Bid};
 use crate::event::Envelope;
 use crate::item::{Category, Item};
-use crate::profile::{Device, HomeLocation, Stats, UserProfile};
+use crate::profile::{Device, HomeLocation, Preferences, Stats, UserProfile};
 use crate::rating::Rating;
 use crate::reservation::Reservation;
 
@@ -60,6 +60,10 @@ pub enum Write {
         user_id: String,
         display_name: Option<String>,
         home: Option<HomeLocation>,
+        /// The verified email address notices go to.
+        email: Option<String>,
+        /// The whole set of preferences (the use-case merged the update into the stored ones).
+        notifications: Option<Preferences>,
     },
     /// Adds to a user's counters.
     AddStats {
@@ -75,6 +79,11 @@ pub enum Write {
     Device {
         user_id: String,
         device: Device,
+    },
+    /// Forgets a push device (unregistered, moved to another user, or reported gone by the push service).
+    RemoveDevice {
+        user_id: String,
+        token_hash: String,
     },
 }
 
@@ -181,6 +190,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Versioned<Reservation>>, StoreError>;
     async fn auction(&self, id: &str) -> Result<Option<Versioned<Auction>>, StoreError>;
     async fn profile(&self, user_id: &str) -> Result<Option<UserProfile>, StoreError>;
+    /// A user's push devices.
+    async fn devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError>;
     /// Bids of an auction, highest first (which is also newest first: each accepted bid tops the last),
     /// from below `below` (cents) on.
     async fn bids(

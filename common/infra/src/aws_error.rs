@@ -24,6 +24,10 @@ impl Retry {
     }
 }
 
+/// Throttling codes the SDK's list lacks: SNS answers `ThrottledException` with the query code `Throttled`
+/// (found by the notifications suite: a throttled Publish was classified permanent and its push dropped).
+const MORE_THROTTLING_ERRORS: &[&str] = &["Throttled"];
+
 /// Classifies an SDK error without stringifying it first.
 pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Retry {
     match err {
@@ -34,7 +38,10 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Ret
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let code = context.err().code().unwrap_or_default();
-            if THROTTLING_ERRORS.contains(&code) || status == 429 {
+            if THROTTLING_ERRORS.contains(&code)
+                || MORE_THROTTLING_ERRORS.contains(&code)
+                || status == 429
+            {
                 Retry::Throttled
             } else if TRANSIENT_ERRORS.contains(&code) || status >= 500 {
                 Retry::Transient
@@ -90,6 +97,7 @@ mod tests {
             "ProvisionedThroughputExceededException",
             "RequestLimitExceeded",
             "SlowDown",
+            "Throttled",
         ] {
             assert_eq!(
                 classify(&service_error(code, 400)),

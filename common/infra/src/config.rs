@@ -100,6 +100,21 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
         .ok_or(ConfigError::Missing(name))
 }
 
+/// An optional positive number of seconds from the process environment (not set or blank: None).
+pub fn optional_seconds(name: &'static str) -> Result<Option<Duration>, ConfigError> {
+    let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(Duration::from_secs(n))),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value,
+            reason: "not a positive whole number of seconds".into(),
+        }),
+    }
+}
+
 /// What the API function needs (Terraform's `module "api_function"` environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {

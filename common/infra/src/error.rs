@@ -23,6 +23,13 @@ pub enum ProcessError {
     /// Worth another try later (throttling, timeouts, a dependency down).
     #[error("transient: {0}")]
     Transient(#[source] BoxError),
+    /// Worth another try, not before `after` (something the message needs is held until then, e.g. a
+    /// delivery claim whose holder may have died): the backoff is at least that long.
+    #[error("not before {}s: {reason}", after.as_secs())]
+    Later {
+        after: std::time::Duration,
+        reason: String,
+    },
     /// Will fail the same way every time.
     #[error("permanent: {0}")]
     Permanent(#[source] BoxError),
@@ -30,7 +37,15 @@ pub enum ProcessError {
 
 impl ProcessError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        matches!(self, Self::Transient(_) | Self::Later { .. })
+    }
+
+    /// The shortest wait before a retry can succeed, where the failure knows one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Later { after, .. } => Some(*after),
+            _ => None,
+        }
     }
 
     /// The error and its causes on one line (an SDK error's own text is only "service error": its cause
@@ -44,7 +59,7 @@ impl ProcessError {
         match self {
             Self::Invalid(_) => ErrorKind::InvalidMessage,
             Self::Rejected(_) => ErrorKind::Rejected,
-            Self::Transient(_) => ErrorKind::Transient,
+            Self::Transient(_) | Self::Later { .. } => ErrorKind::Transient,
             Self::Permanent(_) => ErrorKind::Permanent,
         }
     }

@@ -192,68 +192,161 @@ pub fn failed_ids(response: &SqsBatchResponse) -> Vec<String> {
     ids
 }
 
-/// Publishes into memory: every delivery, and the recipients whose deliveries fail (`failing`).
+/// Failures to inject into the notification fakes: each named step (`claim`, `done`, `release`, `push`,
+/// `email`, `enqueue`) fails its next N calls.
 #[derive(Debug, Default)]
-pub struct FakePublisher {
-    delivered: Mutex<Vec<crate::notify::Delivery>>,
-    failing: Mutex<Vec<String>>,
+pub struct Flaky {
+    left: Mutex<std::collections::BTreeMap<String, u32>>,
 }
 
-impl FakePublisher {
-    /// Deliveries to `recipient` fail from now on.
-    pub fn fail_for(&self, recipient: &str) {
-        self.failing
+impl Flaky {
+    /// The next `times` calls of `step` fail.
+    pub fn fail(&self, step: &str, times: u32) {
+        *self
+            .left
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(recipient.to_owned());
+            .entry(step.to_owned())
+            .or_default() += times;
     }
 
-    /// Deliveries to `recipient` succeed again.
-    pub fn recover(&self) {
-        self.failing
+    /// Whether this call of `step` fails (and counts it).
+    pub fn trips(&self, step: &str) -> bool {
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        match left.get_mut(step) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One send the fake sender made: (recipient, channel, address).
+pub type Sent = (String, String, String);
+
+/// Sends into memory. Endpoints in `gone` answer [`crate::notify::SendError::Gone`]; `flaky` fails sends
+/// transiently (`push`, `email`).
+#[derive(Debug, Default)]
+pub struct FakeSender {
+    sent: Mutex<Vec<Sent>>,
+    gone: Mutex<Vec<String>>,
+    pub flaky: Flaky,
+}
+
+impl FakeSender {
+    /// Pushes to `endpoint` answer that it is disabled.
+    pub fn disable(&self, endpoint: &str) {
+        self.gone
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clear();
+            .push(endpoint.to_owned());
     }
 
-    /// What was delivered: (recipient, channel), in order.
-    pub fn delivered(&self) -> Vec<(String, String)> {
-        self.delivered
+    /// Every send made, in order.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn send(
+        &self,
+        channel: &str,
+        address: &str,
+        n: &crate::notify::Rendered,
+    ) -> Result<(), crate::notify::SendError> {
+        use crate::notify::SendError;
+        if self.flaky.trips(channel) {
+            return Err(SendError::Failed {
+                reason: format!("{channel} throttled"),
+                maybe_sent: false,
+            });
+        }
+        if self
+            .gone
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|d| (d.notice.recipient_id.clone(), d.channel.to_owned()))
-            .collect()
+            .any(|g| g == address)
+        {
+            return Err(SendError::Gone(format!("{address} is disabled")));
+        }
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).push((
+            n.recipient_id.clone(),
+            channel.to_owned(),
+            address.to_owned(),
+        ));
+        Ok(())
     }
 }
 
 #[async_trait]
-impl crate::notify::Publish for FakePublisher {
-    async fn publish(&self, deliveries: &[crate::notify::Delivery]) -> Vec<Result<(), String>> {
-        let failing = self
-            .failing
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut delivered = self.delivered.lock().unwrap_or_else(|e| e.into_inner());
-        deliveries
-            .iter()
-            .map(|d| {
-                if failing.contains(&d.notice.recipient_id) {
-                    Err(format!("{} is unreachable", d.notice.recipient_id))
-                } else {
-                    delivered.push(d.clone());
-                    Ok(())
-                }
-            })
-            .collect()
+impl crate::notify::Sender for FakeSender {
+    async fn push(
+        &self,
+        endpoint_arn: &str,
+        n: &crate::notify::Rendered,
+    ) -> Result<(), crate::notify::SendError> {
+        self.send("push", endpoint_arn, n)
+    }
+
+    async fn email(
+        &self,
+        address: &str,
+        n: &crate::notify::Rendered,
+    ) -> Result<(), crate::notify::SendError> {
+        self.send("email", address, n)
     }
 }
 
-/// Claims of (event, recipient, channel) in memory, as the table keeps them.
-#[derive(Debug, Default)]
+/// (event, recipient, target).
+type ClaimKey = (String, String, String);
+/// (done, held until epoch seconds).
+type Lease = (bool, i64);
+
+/// Delivery claims in memory with the table's lease rules: a claim held past its lease can be taken again.
+/// `advance` moves the fake's clock (the lease's, not the handler's).
+#[derive(Debug)]
 pub struct FakeClaims {
-    claims: Mutex<std::collections::BTreeMap<(String, String, String), crate::notify::ClaimState>>,
+    claims: Mutex<std::collections::BTreeMap<ClaimKey, Lease>>,
+    lease_secs: i64,
+    skew: Mutex<i64>,
+    pub flaky: Flaky,
+}
+
+impl Default for FakeClaims {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(60))
+    }
+}
+
+impl FakeClaims {
+    pub fn new(lease: Duration) -> Self {
+        Self {
+            claims: Mutex::default(),
+            lease_secs: i64::try_from(lease.as_secs()).unwrap_or(i64::MAX),
+            skew: Mutex::new(0),
+            flaky: Flaky::default(),
+        }
+    }
+
+    /// Time passes for the leases.
+    pub fn advance(&self, by: Duration) {
+        *self.skew.lock().unwrap_or_else(|e| e.into_inner()) +=
+            i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+    }
+
+    fn now(&self, now: DateTime<Utc>) -> i64 {
+        now.timestamp() + *self.skew.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn key(event_id: &str, recipient: &str, target: &str) -> (String, String, String) {
+        (event_id.to_owned(), recipient.to_owned(), target.to_owned())
+    }
+
+    fn throttled(step: &str) -> ProcessError {
+        ProcessError::Transient(format!("{step}: ProvisionedThroughputExceededException").into())
+    }
 }
 
 #[async_trait]
@@ -262,42 +355,41 @@ impl crate::notify::Claims for FakeClaims {
         &self,
         event_id: &str,
         recipient: &str,
-        channel: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<crate::notify::ClaimState, ProcessError> {
-        use crate::notify::ClaimState;
+        target: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::notify::Claim, ProcessError> {
+        use crate::notify::Claim;
+        if self.flaky.trips("claim") {
+            return Err(Self::throttled("claim"));
+        }
+        let now = self.now(now);
         let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (
-            event_id.to_owned(),
-            recipient.to_owned(),
-            channel.to_owned(),
-        );
+        let key = Self::key(event_id, recipient, target);
         Ok(match claims.get(&key) {
-            None => {
-                claims.insert(key, ClaimState::Sending);
-                ClaimState::Claimed
+            Some((true, _)) => Claim::Done,
+            Some((false, until)) if *until > now => Claim::Held { until: *until },
+            _ => {
+                claims.insert(key, (false, now + self.lease_secs));
+                Claim::Granted
             }
-            Some(state) => *state,
         })
     }
 
-    async fn mark_sent(
+    async fn done(
         &self,
         event_id: &str,
         recipient: &str,
-        channel: &str,
+        target: &str,
+        _outcome: &str,
+        _now: DateTime<Utc>,
     ) -> Result<(), ProcessError> {
+        if self.flaky.trips("done") {
+            return Err(Self::throttled("done"));
+        }
         self.claims
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                (
-                    event_id.to_owned(),
-                    recipient.to_owned(),
-                    channel.to_owned(),
-                ),
-                crate::notify::ClaimState::Sent,
-            );
+            .insert(Self::key(event_id, recipient, target), (true, 0));
         Ok(())
     }
 
@@ -305,16 +397,43 @@ impl crate::notify::Claims for FakeClaims {
         &self,
         event_id: &str,
         recipient: &str,
-        channel: &str,
+        target: &str,
     ) -> Result<(), ProcessError> {
+        if self.flaky.trips("release") {
+            return Err(Self::throttled("release"));
+        }
         self.claims
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&(
-                event_id.to_owned(),
-                recipient.to_owned(),
-                channel.to_owned(),
-            ));
+            .remove(&Self::key(event_id, recipient, target));
+        Ok(())
+    }
+}
+
+/// The worker's own queue in memory: the chunks fanned out onto it.
+#[derive(Debug, Default)]
+pub struct FakeFanout {
+    bodies: Mutex<Vec<String>>,
+    pub flaky: Flaky,
+}
+
+impl FakeFanout {
+    /// Takes the messages enqueued so far.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.bodies.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[async_trait]
+impl crate::notify::Fanout for FakeFanout {
+    async fn enqueue(&self, bodies: &[String]) -> Result<(), ProcessError> {
+        if self.flaky.trips("enqueue") {
+            return Err(ProcessError::Transient("SendMessageBatch throttled".into()));
+        }
+        self.bodies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bodies);
         Ok(())
     }
 }

@@ -49,11 +49,20 @@ pub fn sqs_runtime(aws: &SdkConfig, config: &WorkerConfig) -> Runtime<SqsQueue> 
     Runtime::new(queue, config.policy).with_error_events(Arc::new(outbox), config.queue_name())
 }
 
-/// The domain's use-cases on the table, for a worker.
-pub fn service(aws: &SdkConfig, config: &WorkerConfig) -> domain::service::Service {
+/// The domain's use-cases on the table, for a worker (`PICKUP_REMINDER_LEAD_SECONDS`, where set, shortens the
+/// pickup reminder's lead for tests).
+pub fn service(
+    aws: &SdkConfig,
+    config: &WorkerConfig,
+) -> Result<domain::service::Service, crate::config::ConfigError> {
     let store =
         crate::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name);
-    domain::service::Service::new(Arc::new(store), domain::service::Settings::default())
+    let mut settings = domain::service::Settings::default();
+    if let Some(lead) = crate::config::optional_seconds("PICKUP_REMINDER_LEAD_SECONDS")? {
+        settings.pickup_reminder_lead =
+            chrono::Duration::from_std(lead).unwrap_or(settings.pickup_reminder_lead);
+    }
+    Ok(domain::service::Service::new(Arc::new(store), settings))
 }
 
 /// The Scheduler schedules of a worker whose steps are delivered to the queue named by `target_variable`

@@ -36,6 +36,15 @@ pub mod worker {
     pub const DURATION: &str = "MessageDuration";
 }
 
+/// What the notifications worker records, per target.
+pub mod notifications {
+    /// Notices a service refused for good (an address SES rejects, a payload SNS refuses): settled, not
+    /// retried, so counted where an alarm or the dashboard can see them.
+    pub const REFUSED: &str = "NotificationsRefused";
+    /// Devices forgotten because SNS reported their endpoint disabled or gone.
+    pub const DEVICES_FORGOTTEN: &str = "DevicesForgotten";
+}
+
 /// What the API records, per request.
 pub mod api {
     /// Requests answered.

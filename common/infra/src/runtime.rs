@@ -284,6 +284,10 @@ impl<Q: QueueOps> Runtime<Q> {
         e: &ProcessError,
     ) -> Option<String> {
         let delay = visibility_after(&self.policy, receive_count);
+        // A failure that knows when a retry can succeed waits at least that long (SQS's maximum at most).
+        let delay = e.retry_after().map_or(delay, |after| {
+            delay.max(after).min(domain::queue::MAX_VISIBILITY)
+        });
         warn!(
             error.message = %e,
             error.cause_chain = ?e,

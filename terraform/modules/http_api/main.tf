@@ -32,9 +32,11 @@ resource "aws_cognito_user_pool_client" "mobile" {
   generate_secret               = false
   explicit_auth_flows           = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
   prevent_user_existence_errors = "ENABLED"
-  access_token_validity         = var.token_validity_minutes
-  id_token_validity             = var.token_validity_minutes
-  refresh_token_validity        = 30
+  # The ID token carries the verified address the API keeps for email notices.
+  read_attributes        = ["email", "email_verified"]
+  access_token_validity  = var.token_validity_minutes
+  id_token_validity      = var.token_validity_minutes
+  refresh_token_validity = 30
 
   token_validity_units {
     access_token  = "minutes"

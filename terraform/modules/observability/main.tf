@@ -119,6 +119,95 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
   }
 }
 
+#### What AWS measures itself: a crash, a timeout or a throttle writes no EMF line ############
+
+resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
+  for_each = var.lambda_functions
+
+  alarm_name          = "${each.value}-errors"
+  alarm_description   = "${each.value} failed invocations (AWS/Lambda Errors: a crash, a timeout, out of memory) over ${var.period_seconds / 60} min: see its log group for the REPORT line and the error."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = var.period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
+  for_each = var.lambda_functions
+
+  alarm_name          = "${each.value}-throttles"
+  alarm_description   = "${each.value} invocations were throttled (AWS/Lambda Throttles) over ${var.period_seconds / 60} min: the account's or the function's concurrency is exhausted."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = var.period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
+  alarm_name          = "${var.stream_function_name}-iterator-age"
+  alarm_description   = "The table stream's newest record read by ${var.stream_function_name} is over ${var.iterator_age_max_seconds} s old: the outbox is stalled (a record failing every try blocks its shard; records expire after 24 h)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = var.stream_function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.iterator_age_max_seconds * 1000
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "gateway_5xx_rate" {
+  alarm_name          = "${var.name_prefix}-http-api-5xx-rate"
+  alarm_description   = "More than ${var.api_5xx_rate_percent}% of HTTP API requests answered 5xx as API Gateway counts them (including the function's timeouts and crashes) over ${var.period_seconds / 60} min."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.api_5xx_rate_percent
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+
+  dynamic "metric_query" {
+    for_each = { requests = "Count", errors = "5xx" }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/ApiGateway"
+        metric_name = metric_query.value
+        dimensions  = { ApiId = var.api_id, Stage = var.api_stage }
+        period      = var.period_seconds
+        stat        = "Sum"
+      }
+    }
+  }
+  metric_query {
+    id          = "rate_5xx"
+    expression  = "IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / requests, 0)"
+    label       = "5xx rate (%)"
+    return_data = true
+  }
+}
+
 #### Dashboard ###############################################################################
 
 locals {
@@ -197,6 +286,9 @@ locals {
       alarms = concat(
         [for a in aws_cloudwatch_metric_alarm.worker_error_rate : a.arn],
         [aws_cloudwatch_metric_alarm.api_5xx_rate.arn, aws_cloudwatch_metric_alarm.table_throttles.arn],
+        [aws_cloudwatch_metric_alarm.gateway_5xx_rate.arn, aws_cloudwatch_metric_alarm.stream_iterator_age.arn],
+        [for a in aws_cloudwatch_metric_alarm.lambda_errors : a.arn],
+        [for a in aws_cloudwatch_metric_alarm.lambda_throttles : a.arn],
         var.dlq_alarm_arns,
       )
     }

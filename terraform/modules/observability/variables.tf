@@ -18,6 +18,38 @@ variable "worker_functions" {
   type        = map(string)
 }
 
+variable "lambda_functions" {
+  description = "Every Lambda function, for the alarms AWS/Lambda measures itself (Errors, Throttles): a crash, a timeout or a throttled invocation writes no EMF line. Title => function name."
+  type        = map(string)
+}
+
+variable "stream_function_name" {
+  description = "The function of the table stream's event-source mapping (its IteratorAge alarms)."
+  type        = string
+}
+
+variable "iterator_age_max_seconds" {
+  description = "The stream mapping's IteratorAge alarm fires above this age of the newest record read (records expire from the stream after 24 h)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.iterator_age_max_seconds >= 60 && var.iterator_age_max_seconds <= 43200
+    error_message = "iterator_age_max_seconds must be 60 to 43200 (12 h: half the stream's retention)."
+  }
+}
+
+variable "api_id" {
+  description = "The HTTP API whose AWS/ApiGateway 5xx (which counts what the function never answered: timeouts, crashes) alarms."
+  type        = string
+}
+
+variable "api_stage" {
+  description = "The HTTP API's stage."
+  type        = string
+  default     = "$default"
+}
+
 variable "api_function_name" {
   description = "Name of the API Lambda (Requests, Status*xx, Latency)."
   type        = string

@@ -13,11 +13,23 @@ fn resource(kind: &str, name: &str, values: Value) -> Value {
 /// A small plan that follows every rule: the four queues with their DLQs, workers, a bucket, the table…
 fn good_resources() -> Vec<Value> {
     let admin = format!("arn:aws:sns:eu-west-1:1:{P}-admin-alerts");
-    let mut rs = vec![resource(
-        "aws_sns_topic",
-        "admin",
-        json!({ "name": format!("{P}-admin-alerts"), "arn": admin }),
-    )];
+    let key = "arn:aws:kms:eu-west-1:1:key/k1";
+    let mut rs = vec![
+        resource(
+            "aws_sns_topic",
+            "admin",
+            json!({ "name": format!("{P}-admin-alerts"), "arn": admin, "kms_master_key_id": key }),
+        ),
+        resource(
+            "aws_kms_key",
+            "alerts",
+            json!({ "arn": key, "key_id": "k1", "policy": json!({ "Statement": [
+                { "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::1:root" }, "Action": "kms:*", "Resource": "*" },
+                { "Effect": "Allow", "Principal": { "Service": "cloudwatch.amazonaws.com" },
+                  "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*" },
+            ] }).to_string() }),
+        ),
+    ];
     for q in EventQueue::ALL {
         let (name, dlq) = (format!("{P}-{}", q.key()), format!("{P}-{}-dlq", q.key()));
         let (arn, dlq_arn) = (
@@ -44,6 +56,16 @@ fn good_resources() -> Vec<Value> {
                 "alarm_actions": [admin],
             })),
             resource("aws_lambda_function", q.key(), json!({ "function_name": format!("{name}-worker"), "arn": fn_arn, "timeout": 30 })),
+            resource("aws_cloudwatch_metric_alarm", &format!("{}_errors", q.key()), json!({
+                "alarm_name": format!("{name}-worker-errors"),
+                "namespace": "AWS/Lambda", "metric_name": "Errors", "dimensions": { "FunctionName": format!("{name}-worker") },
+                "alarm_actions": [admin],
+            })),
+            resource("aws_cloudwatch_metric_alarm", &format!("{}_throttles", q.key()), json!({
+                "alarm_name": format!("{name}-worker-throttles"),
+                "namespace": "AWS/Lambda", "metric_name": "Throttles", "dimensions": { "FunctionName": format!("{name}-worker") },
+                "alarm_actions": [admin],
+            })),
             resource("aws_lambda_event_source_mapping", q.key(), json!({
                 "event_source_arn": arn, "function_name": fn_arn, "function_response_types": ["ReportBatchItemFailures"],
             })),
@@ -451,4 +473,64 @@ fn a_bucket_grant_to_anyone_is_flagged_by_both_rules() {
         iam_least_privilege(&plan),
         "statement Public: Allow to any principal",
     );
+}
+
+#[test]
+fn an_alarm_topic_whose_key_cloudwatch_cannot_use_is_flagged() {
+    let managed = with("aws_sns_topic.admin", |v| {
+        v["kms_master_key_id"] = json!("alias/aws/sns");
+    });
+    assert_flags(alarms_can_page(&managed), "not a customer-managed key");
+    let closed = with("aws_kms_key.alerts", |v| {
+        v["policy"] = json!({ "Statement": [
+            { "Effect": "Allow", "Principal": { "Service": "cloudwatch.amazonaws.com" }, "Action": "kms:Decrypt", "Resource": "*" },
+        ] })
+        .to_string()
+        .into();
+    });
+    assert_flags(
+        alarms_can_page(&closed),
+        "does not let cloudwatch.amazonaws.com",
+    );
+    let wildcard = with("aws_kms_key.alerts", |v| {
+        v["policy"] = json!({ "Statement": [
+            { "Effect": "Allow", "Principal": { "Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com"] }, "Action": "kms:*", "Resource": "*" },
+        ] })
+        .to_string()
+        .into();
+    });
+    assert_eq!(alarms_can_page(&wildcard), Vec::<String>::new());
+}
+
+#[test]
+fn a_function_without_errors_or_throttles_alarms_and_a_stream_without_iterator_age_are_flagged() {
+    assert_flags(
+        alarms_can_page(&without("aws_cloudwatch_metric_alarm.expiries_throttles")),
+        "aws_lambda_function.expiries: no AWS/Lambda Throttles alarm",
+    );
+    assert_flags(
+        alarms_can_page(&without("aws_cloudwatch_metric_alarm.images_errors")),
+        "aws_lambda_function.images: no AWS/Lambda Errors alarm",
+    );
+    let mut rs = good_resources();
+    rs.push(resource(
+        "aws_lambda_event_source_mapping",
+        "stream",
+        json!({
+            "event_source_arn": "arn:aws:dynamodb:eu-west-1:1:table/t/stream/2026-12-01T00:00:00.000",
+            "function_name": "arn:aws:lambda:eu-west-1:1:function:ecobid-t1-images-worker",
+            "function_response_types": ["ReportBatchItemFailures"],
+        }),
+    ));
+    assert_flags(
+        alarms_can_page(&plan_of(rs.clone())),
+        "the stream mapping has no IteratorAge alarm",
+    );
+    rs.push(resource(
+        "aws_cloudwatch_metric_alarm",
+        "age",
+        json!({ "alarm_name": "ecobid-t1-age", "namespace": "AWS/Lambda", "metric_name": "IteratorAge",
+                "dimensions": { "FunctionName": "ecobid-t1-images-worker" } }),
+    ));
+    assert_eq!(alarms_can_page(&plan_of(rs)), Vec::<String>::new());
 }

@@ -8,6 +8,7 @@ mod api;
 mod backbone;
 mod infrastructure;
 mod local_runner;
+mod notifications;
 mod ops;
 mod workers;
 mod zz_after_all;

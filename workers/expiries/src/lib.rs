@@ -1,7 +1,9 @@
 //! The expiries worker. Its queue carries ReservationCreated (arm the expiry at expiresAt),
-//! ReservationCompleted and ReservationCancelled (disarm it), and the due steps its schedules deliver: a
-//! reservation's expiry (still PENDING/CONFIRMED → EXPIRED, the item AVAILABLE, ReservationExpired) and the
-//! daily sweep of listings past their expiresAt (→ EXPIRED, ItemExpired).
+//! ReservationConfirmed (arm the pickup reminder an hour before pickupAt), ReservationCompleted and
+//! ReservationCancelled (disarm both), and the due steps its schedules deliver: a reservation's expiry (still
+//! PENDING/CONFIRMED → EXPIRED, the item AVAILABLE, ReservationExpired), a pickup reminder (still CONFIRMED →
+//! PickupReminder, for the notifications queue) and the daily sweep of listings past their expiresAt
+//! (→ EXPIRED, ItemExpired).
 
 use std::sync::Arc;
 
@@ -31,6 +33,11 @@ pub async fn handle(deps: &Deps, message: Message<Incoming>) -> Result<(), Proce
                 };
                 deps.service.arm(&ctx, schedules, due, e.expires_at).await?
             }
+            DomainEvent::ReservationConfirmed(e) => {
+                deps.service
+                    .arm_pickup_reminder(&ctx, schedules, &e.reservation.reservation_id)
+                    .await?
+            }
             DomainEvent::ReservationCompleted(e) => {
                 return disarm(deps, &ctx, e.reservation.reservation_id).await
             }
@@ -55,9 +62,17 @@ pub async fn handle(deps: &Deps, message: Message<Incoming>) -> Result<(), Proce
     Ok(())
 }
 
+/// A reservation that ended needs neither its expiry nor its pickup reminder (the reminder would find it
+/// ended and send nothing; cancelling spares the Scheduler the call).
 async fn disarm(deps: &Deps, _ctx: &Ctx, reservation_id: String) -> Result<(), ProcessError> {
+    let reminder = Due::PickupReminder {
+        reservation_id: reservation_id.clone(),
+    };
     let due = Due::ReservationExpiry { reservation_id };
     deps.service.disarm(deps.schedules.as_ref(), &due).await?;
-    info!("reservation expiry disarmed");
+    deps.service
+        .disarm(deps.schedules.as_ref(), &reminder)
+        .await?;
+    info!("reservation expiry and pickup reminder disarmed");
     Ok(())
 }

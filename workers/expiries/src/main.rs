@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = WorkerConfig::from_env()?;
     let aws = infra::lambda::aws_config().await;
     let deps = Deps {
-        service: infra::lambda::service(&aws, &config),
+        service: infra::lambda::service(&aws, &config)?,
         schedules: infra::lambda::schedules(&aws, "EXPIRIES_QUEUE_ARN")?,
     };
     let runtime = infra::lambda::sqs_runtime(&aws, &config);

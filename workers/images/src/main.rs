@@ -27,7 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .build(),
     );
     let deps = Deps {
-        service: infra::lambda::service(&aws, &config),
+        service: infra::lambda::service(&aws, &config)?,
         objects: Arc::new(S3Objects::new(s3, thumbnails)),
         vision: Arc::new(Rekognition::new(aws_sdk_rekognition::Client::new(&aws))),
         uploads_prefix,

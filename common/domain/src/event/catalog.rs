@@ -62,6 +62,15 @@ pub struct ReservationConfirmed {
     pub pickup_at: Option<DateTime<Utc>>,
 }
 
+/// A confirmed pickup is near (the reservation still stood when its reminder came due): both parties hear.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickupReminder {
+    #[serde(flatten)]
+    pub reservation: ReservationRef,
+    pub pickup_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationCompleted {
@@ -257,6 +266,7 @@ catalog! {
     ItemDeleted => Items,
     ReservationCreated => Reservations,
     ReservationConfirmed => Reservations,
+    PickupReminder => Reservations,
     ReservationCompleted => Reservations,
     ReservationCancelled => Reservations,
     ReservationExpired => Reservations,

@@ -55,6 +55,11 @@ fn samples() -> Vec<DomainEvent> {
             pickup_at: Some(at(15, 30)),
         }
         .into(),
+        PickupReminder {
+            reservation: reservation(),
+            pickup_at: at(15, 30),
+        }
+        .into(),
         ReservationCompleted {
             reservation: reservation(),
         }
@@ -231,7 +236,7 @@ fn every_event_type_has_a_sample_and_round_trips() {
 }
 
 #[test]
-fn the_catalog_is_domain_md_and_item_deleted() {
+fn the_catalog_is_domain_md_with_item_deleted_and_pickup_reminder() {
     let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
     assert_eq!(
         names,
@@ -242,6 +247,7 @@ fn the_catalog_is_domain_md_and_item_deleted() {
             "ItemDeleted",
             "ReservationCreated",
             "ReservationConfirmed",
+            "PickupReminder",
             "ReservationCompleted",
             "ReservationCancelled",
             "ReservationExpired",

@@ -45,6 +45,61 @@ pub struct HomeLocation {
     pub geohash: String,
 }
 
+/// What a user wants to be told, and where: every notice is on unless opted out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Preferences {
+    /// Push notifications to the user's devices.
+    #[serde(default = "on")]
+    pub push: bool,
+    /// Email to the address the identity provider verified.
+    #[serde(default = "on")]
+    pub email: bool,
+    /// "New items near you" (the other notices concern the user's own deals).
+    #[serde(default = "on")]
+    pub items_near_me: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            push: true,
+            email: true,
+            items_near_me: true,
+        }
+    }
+}
+
+/// Opt-ins and opt-outs to change (`PUT /users/me`); what is not given stays as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PreferencesUpdate {
+    pub push: Option<bool>,
+    pub email: Option<bool>,
+    pub items_near_me: Option<bool>,
+}
+
+impl PreferencesUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Preferences {
+    /// These preferences with `update` applied.
+    pub fn with(self, update: &PreferencesUpdate) -> Self {
+        Self {
+            push: update.push.unwrap_or(self.push),
+            email: update.email.unwrap_or(self.email),
+            items_near_me: update.items_near_me.unwrap_or(self.items_near_me),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -54,6 +109,12 @@ pub struct UserProfile {
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home: Option<HomeLocation>,
+    /// The email address the identity provider verified (the token's `email` claim with `email_verified`),
+    /// where email notices go. Shown to its owner only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub notifications: Preferences,
     /// Sum of the stars received.
     #[serde(default)]
     pub rating_sum: u32,
@@ -81,6 +142,7 @@ pub struct Device {
 pub struct ProfileUpdate {
     pub display_name: Option<String>,
     pub home: Option<Point>,
+    pub notifications: PreferencesUpdate,
 }
 
 fn chars(s: &str) -> usize {
@@ -108,9 +170,9 @@ pub fn profile_update(
         );
     }
     v.check(
-        name.is_some() || input.home.is_some(),
+        name.is_some() || input.home.is_some() || !input.notifications.is_empty(),
         "",
-        "give displayName, home or both",
+        "give displayName, home, notifications or several",
     );
     v.finish()?;
     Ok((
@@ -135,6 +197,7 @@ mod tests {
                 lat: 48.8584,
                 lon: 2.2945,
             }),
+            notifications: PreferencesUpdate::default(),
         })
         .expect("valid");
         assert_eq!(name.as_deref(), Some("Ann"));
@@ -142,10 +205,49 @@ mod tests {
         let empty = ProfileUpdate {
             display_name: None,
             home: None,
+            notifications: PreferencesUpdate::default(),
         };
         assert!(matches!(
             profile_update(&empty),
             Err(DomainError::Invalid(_))
         ));
+        let opt_out = ProfileUpdate {
+            notifications: PreferencesUpdate {
+                email: Some(false),
+                ..PreferencesUpdate::default()
+            },
+            ..empty
+        };
+        assert_eq!(profile_update(&opt_out).expect("valid"), (None, None));
+    }
+
+    #[test]
+    fn preferences_are_on_until_opted_out_and_an_update_changes_only_what_it_names() {
+        let stored: Preferences = serde_json::from_str("{}").expect("old profiles have none");
+        assert_eq!(stored, Preferences::default());
+        assert!(stored.push && stored.email && stored.items_near_me);
+        let update = PreferencesUpdate {
+            items_near_me: Some(false),
+            ..PreferencesUpdate::default()
+        };
+        let after = stored.with(&update);
+        assert_eq!(
+            after,
+            Preferences {
+                items_near_me: false,
+                ..Preferences::default()
+            }
+        );
+        assert_eq!(
+            after.with(&PreferencesUpdate {
+                push: Some(false),
+                ..PreferencesUpdate::default()
+            }),
+            Preferences {
+                push: false,
+                email: true,
+                items_near_me: false
+            }
+        );
     }
 }

@@ -212,5 +212,43 @@ pub fn expire_reservation(
     Decision::Act((next, item))
 }
 
+/// How long before a confirmed pickup both parties are reminded.
+pub const PICKUP_REMINDER_LEAD: Duration = Duration::hours(1);
+
+/// When the pickup reminder of `r` comes due: `lead` before its confirmed pickupAt, unless that moment has
+/// already passed when it is armed (a pickup confirmed for the next hour needs no reminder beyond the
+/// confirmation).
+pub fn pickup_reminder_at(
+    r: &Reservation,
+    lead: Duration,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let at = r.pickup_at? - lead;
+    (r.status == ReservationStatus::Confirmed && at > now).then_some(at)
+}
+
+/// The pickup reminder of `r`, due at `lead` before its pickupAt: only while the reservation still stands
+/// and the pickup is ahead (a cancelled, expired or completed reservation, or a pickup already past, gets
+/// none); a pickupAt moved later comes back at its new time.
+pub fn remind_pickup(
+    r: &Reservation,
+    lead: Duration,
+    now: DateTime<Utc>,
+) -> Decision<DateTime<Utc>> {
+    if r.status != ReservationStatus::Confirmed {
+        return Decision::Settled("the reservation no longer stands");
+    }
+    let Some(pickup_at) = r.pickup_at else {
+        return Decision::Settled("no pickup time was confirmed");
+    };
+    if now >= pickup_at {
+        return Decision::Settled("the pickup time has passed");
+    }
+    if now < pickup_at - lead {
+        return Decision::NotDue(pickup_at - lead);
+    }
+    Decision::Act(pickup_at)
+}
+
 #[cfg(test)]
 mod tests;

@@ -121,3 +121,48 @@ fn an_item_reserved_again_is_not_freed_by_an_old_reservation() {
     };
     assert_eq!(next_item.status, ItemStatus::Reserved);
 }
+
+#[test]
+fn a_pickup_reminder_comes_an_hour_before_a_pickup_that_still_stands() {
+    let item = item(ItemMode::Free);
+    let (_, mut r) = reserve(&item, "buyer", now(), RESERVATION_TTL).unwrap();
+    let lead = PICKUP_REMINDER_LEAD;
+    let pickup = now() + Duration::hours(5);
+    // Not confirmed: nothing to arm, nothing to send.
+    assert_eq!(pickup_reminder_at(&r, lead, now()), None);
+    r.status = ReservationStatus::Confirmed;
+    assert_eq!(pickup_reminder_at(&r, lead, now()), None, "no pickupAt");
+    r.pickup_at = Some(pickup);
+    assert_eq!(
+        pickup_reminder_at(&r, lead, now()),
+        Some(pickup - Duration::hours(1))
+    );
+    // Confirmed for the coming hour: the confirmation is the reminder.
+    assert_eq!(
+        pickup_reminder_at(&r, lead, pickup - Duration::minutes(30)),
+        None
+    );
+
+    assert_eq!(
+        remind_pickup(&r, lead, now()),
+        Decision::NotDue(pickup - Duration::hours(1))
+    );
+    let due = pickup - Duration::minutes(59);
+    assert_eq!(remind_pickup(&r, lead, due), Decision::Act(pickup));
+    assert!(matches!(
+        remind_pickup(&r, lead, pickup),
+        Decision::Settled(_)
+    ));
+    for ended in [
+        ReservationStatus::Cancelled,
+        ReservationStatus::Expired,
+        ReservationStatus::Completed,
+    ] {
+        let mut gone = r.clone();
+        gone.status = ended;
+        assert!(matches!(
+            remind_pickup(&gone, lead, due),
+            Decision::Settled(_)
+        ));
+    }
+}

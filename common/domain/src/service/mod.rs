@@ -61,6 +61,8 @@ pub struct Settings {
     pub uploads_prefix: String,
     /// How often a write raced by others is decided again before answering 409 contention.
     pub max_attempts: usize,
+    /// How long before a confirmed pickup both parties are reminded.
+    pub pickup_reminder_lead: Duration,
 }
 
 impl Default for Settings {
@@ -71,6 +73,7 @@ impl Default for Settings {
             sniping_window: auction::SNIPING_WINDOW,
             uploads_prefix: "uploads/".into(),
             max_attempts: 30,
+            pickup_reminder_lead: reservation::PICKUP_REMINDER_LEAD,
         }
     }
 }
@@ -212,6 +215,9 @@ impl Service {
                 self.expire_reservation(ctx, reservation_id).await?
             }
             Due::AuctionClose { auction_id } => self.close_auction(ctx, auction_id).await?,
+            Due::PickupReminder { reservation_id } => {
+                self.remind_pickup(ctx, reservation_id).await?
+            }
             Due::StaleListings => {
                 for _ in 0..SWEEP_ROUNDS {
                     let stale = self.stale_listings(ctx.now, SWEEP_PAGE).await?;

@@ -4,11 +4,13 @@ use chrono::{DateTime, Utc};
 
 use super::{idle, Ctx, Result, Service, Step};
 use crate::error::DomainError;
-use crate::event::{self as ev, ReservationRef};
+use uuid::Uuid;
+
+use crate::event::{self as ev, Envelope, EventId, ReservationRef};
 use crate::ids;
 use crate::profile::Stats;
 use crate::reservation::{self, Reservation};
-use crate::schedule::Decision;
+use crate::schedule::{Decision, Due, Schedules};
 use crate::store::*;
 
 fn reservation_ref(r: &Reservation) -> ReservationRef {
@@ -193,5 +195,73 @@ impl Service {
             Ok(Step::Done)
         })
         .await
+    }
+
+    /// Arms the pickup reminder of a just-confirmed reservation (nothing when it is due within the lead).
+    pub async fn arm_pickup_reminder(
+        &self,
+        ctx: &Ctx,
+        schedules: &dyn Schedules,
+        reservation_id: &str,
+    ) -> Result<Step> {
+        let Some(item_id) = ids::reservation_item(reservation_id) else {
+            return Err(DomainError::NotFound("reservation").into());
+        };
+        let Some(r) = self.store.reservation(item_id, reservation_id).await? else {
+            return Ok(Step::Settled("the reservation is gone"));
+        };
+        match reservation::pickup_reminder_at(&r.value, self.settings.pickup_reminder_lead, ctx.now)
+        {
+            Some(at) => {
+                let due = Due::PickupReminder {
+                    reservation_id: reservation_id.to_owned(),
+                };
+                self.arm(ctx, schedules, due, at).await
+            }
+            None => Ok(Step::Settled("no pickup to remind of")),
+        }
+    }
+
+    /// Reminds both parties of a pickup that still stands. The event's id derives from the reservation and
+    /// its pickupAt, so a step delivered twice records one reminder.
+    pub async fn remind_pickup(&self, ctx: &Ctx, reservation_id: &str) -> Result<Step> {
+        let Some(item_id) = ids::reservation_item(reservation_id) else {
+            return Err(DomainError::NotFound("reservation").into());
+        };
+        let Some(r) = self.store.reservation(item_id, reservation_id).await? else {
+            return Ok(Step::Settled("the reservation is gone"));
+        };
+        let decision =
+            reservation::remind_pickup(&r.value, self.settings.pickup_reminder_lead, ctx.now);
+        let Decision::Act(pickup_at) = decision else {
+            return Ok(idle(&decision));
+        };
+        let name = format!("pickup-reminder/{reservation_id}/{}", pickup_at.timestamp());
+        let event = Envelope::new(
+            ev::PickupReminder {
+                reservation: reservation_ref(&r.value),
+                pickup_at,
+            }
+            .into(),
+            ctx.correlation,
+            ctx.now,
+        )
+        .with_id(EventId::new(Uuid::new_v5(
+            &Uuid::NAMESPACE_URL,
+            name.as_bytes(),
+        )));
+        let recorded = self
+            .store
+            .commit(Change {
+                writes: vec![],
+                events: vec![event],
+            })
+            .await;
+        match recorded {
+            Ok(()) => Ok(Step::Done),
+            // The outbox holds that id already: an earlier delivery of the step recorded it.
+            Err(StoreError::ConditionFailed) => Ok(Step::Settled("already reminded")),
+            Err(e) => Err(e.into()),
+        }
     }
 }

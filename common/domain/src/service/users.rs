@@ -21,14 +21,23 @@ impl Service {
             }))
     }
 
+    /// Sets what `input` names; preferences not named keep their stored value.
     pub async fn update_profile(&self, ctx: &Ctx, input: &ProfileUpdate) -> Result<UserProfile> {
         let (display_name, home) = profile::profile_update(input)?;
+        let notifications = if input.notifications.is_empty() {
+            None
+        } else {
+            let stored = self.profile(&ctx.caller).await?.notifications;
+            Some(stored.with(&input.notifications))
+        };
         self.store
             .commit(Change {
                 writes: vec![Write::Profile {
                     user_id: ctx.caller.clone(),
                     display_name,
                     home,
+                    email: None,
+                    notifications,
                 }],
                 events: vec![],
             })
@@ -36,12 +45,79 @@ impl Service {
         self.profile(&ctx.caller).await
     }
 
-    pub async fn register_device(&self, ctx: &Ctx, device: Device) -> Result<Device> {
+    /// The caller's profile, keeping on it the email address their identity provider verified (where email
+    /// notices go): written only when it changed, so a read stays a read.
+    pub async fn profile_with_email(
+        &self,
+        ctx: &Ctx,
+        verified_email: Option<&str>,
+    ) -> Result<UserProfile> {
+        let mut profile = self.profile(&ctx.caller).await?;
+        let Some(email) = verified_email.filter(|e| profile.email.as_deref() != Some(*e)) else {
+            return Ok(profile);
+        };
         self.store
             .commit(Change {
-                writes: vec![Write::Device {
+                writes: vec![Write::Profile {
                     user_id: ctx.caller.clone(),
-                    device: device.clone(),
+                    display_name: None,
+                    home: None,
+                    email: Some(email.to_owned()),
+                    notifications: None,
+                }],
+                events: vec![],
+            })
+            .await?;
+        profile.email = Some(email.to_owned());
+        Ok(profile)
+    }
+
+    /// Registers (or refreshes) a device of the caller; `previous_owner` is the user the push service still
+    /// had the token registered to (the same phone signed in with another account), who loses it.
+    pub async fn register_device(
+        &self,
+        ctx: &Ctx,
+        device: Device,
+        previous_owner: Option<&str>,
+    ) -> Result<Device> {
+        let mut writes = vec![];
+        if let Some(previous) = previous_owner.filter(|p| *p != ctx.caller) {
+            writes.push(Write::RemoveDevice {
+                user_id: previous.to_owned(),
+                token_hash: device.token_hash.clone(),
+            });
+        }
+        writes.push(Write::Device {
+            user_id: ctx.caller.clone(),
+            device: device.clone(),
+        });
+        self.store
+            .commit(Change {
+                writes,
+                events: vec![],
+            })
+            .await?;
+        Ok(device)
+    }
+
+    /// The caller's devices.
+    pub async fn devices(&self, user_id: &str) -> Result<Vec<Device>> {
+        Ok(self.store.devices(user_id).await?)
+    }
+
+    /// Forgets one of the caller's devices; answers it (its endpoint is for the caller to delete).
+    pub async fn unregister_device(&self, ctx: &Ctx, token_hash: &str) -> Result<Device> {
+        let device = self
+            .devices(&ctx.caller)
+            .await?
+            .into_iter()
+            .find(|d| d.token_hash == token_hash)
+            .ok_or(DomainError::NotFound("device"))?;
+        self.store
+            .commit(Change {
+                writes: vec![Write::RemoveDevice {
+                    user_id: ctx.caller.clone(),
+                    token_hash: token_hash.to_owned(),
                 }],
                 events: vec![],
             })

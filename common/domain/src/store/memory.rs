@@ -84,7 +84,8 @@ impl MemoryStore {
             | Write::Profile { .. }
             | Write::AddStats { .. }
             | Write::AddRating { .. }
-            | Write::Device { .. } => true,
+            | Write::Device { .. }
+            | Write::RemoveDevice { .. } => true,
         }
     }
 
@@ -127,6 +128,8 @@ impl MemoryStore {
                 user_id,
                 display_name,
                 home,
+                email,
+                notifications,
             } => {
                 let p = Self::profile_mut(state, &user_id);
                 if display_name.is_some() {
@@ -134,6 +137,12 @@ impl MemoryStore {
                 }
                 if home.is_some() {
                     p.home = home;
+                }
+                if email.is_some() {
+                    p.email = email;
+                }
+                if let Some(n) = notifications {
+                    p.notifications = n;
                 }
             }
             Write::AddStats { user_id, stats } => {
@@ -153,6 +162,12 @@ impl MemoryStore {
                     .devices
                     .insert((user_id, device.token_hash.clone()), device);
             }
+            Write::RemoveDevice {
+                user_id,
+                token_hash,
+            } => {
+                state.devices.remove(&(user_id, token_hash));
+            }
         }
     }
 
@@ -169,6 +184,10 @@ impl MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
+    async fn devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
+        Ok(MemoryStore::devices(self, user_id))
+    }
+
     async fn item(&self, id: &str) -> Result<Option<Versioned<Item>>, StoreError> {
         Ok(self.state().items.get(id).cloned())
     }
@@ -268,11 +287,25 @@ impl crate::notify::Directory for MemoryStore {
         Ok(ids)
     }
 
-    async fn endpoints(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .devices(user_id)
-            .into_iter()
-            .filter_map(|d| d.endpoint_arn)
-            .collect())
+    async fn recipient(&self, user_id: &str) -> Result<crate::notify::Recipient, StoreError> {
+        let profile = self
+            .state()
+            .profiles
+            .get(user_id)
+            .cloned()
+            .unwrap_or_default();
+        Ok(crate::notify::Recipient {
+            user_id: user_id.to_owned(),
+            email: profile.email,
+            preferences: profile.notifications,
+            devices: MemoryStore::devices(self, user_id),
+        })
+    }
+
+    async fn forget_device(&self, user_id: &str, token_hash: &str) -> Result<(), StoreError> {
+        self.state()
+            .devices
+            .remove(&(user_id.to_owned(), token_hash.to_owned()));
+        Ok(())
     }
 }

@@ -529,3 +529,31 @@ async fn a_permanent_failure_kept_for_want_of_a_dlq_is_not_counted_as_dead_lette
     );
     assert_eq!(counters.get(worker::DEAD_LETTERED), None, "{counters:?}");
 }
+
+#[tokio::test]
+async fn a_failure_that_knows_when_to_retry_waits_at_least_that_long_within_sqs_s_maximum() {
+    let runtime = Runtime::new(FakeQueue::default(), policy());
+    for (i, after) in [(0, 100), (1, 100_000)] {
+        let event = batch(vec![message(&format!("m{i}"), &envelope_body("ok"), 1)]);
+        let response = runtime
+            .process(event, |_: Message<Envelope>| async move {
+                Err(ProcessError::Later {
+                    after: Duration::from_secs(after),
+                    reason: "held".into(),
+                })
+            })
+            .await;
+        assert_eq!(failed_ids(&response), [format!("m{i}")]);
+    }
+    let seconds: Vec<u64> = runtime
+        .queue()
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Visibility { seconds, .. } => Some(seconds),
+            _ => None,
+        })
+        .collect();
+    // The first receive's own backoff is a few seconds: the wait asked for wins, capped at 12 h.
+    assert_eq!(seconds, [100, 43_200]);
+}

@@ -119,10 +119,23 @@ impl DynamoStore {
                 // A device registered again replaces its record (a refreshed endpoint).
                 self.put(record(device, keys, "DEVICE", 1)?, None)
             }
+            Write::RemoveDevice {
+                user_id,
+                token_hash,
+            } => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(device_key(user_id, token_hash)));
+                Ok(TransactWriteItem::builder()
+                    .delete(build(delete.build())?)
+                    .build())
+            }
             Write::Profile {
                 user_id,
                 display_name,
                 home,
+                email,
+                notifications,
             } => {
                 let mut sets = vec!["id = :id".to_owned(), "entity = :entity".to_owned()];
                 let mut values = HashMap::from([
@@ -139,6 +152,17 @@ impl DynamoStore {
                     values.insert(":home".into(), AttributeValue::M(to_attrs(home)?));
                     values.insert(":home_pk".into(), s(format!("HOME#{}", home.geohash)));
                     values.insert(":home_sk".into(), s(format!("USER#{user_id}")));
+                }
+                if let Some(email) = email {
+                    sets.push("email = :email".into());
+                    values.insert(":email".into(), s(email.clone()));
+                }
+                if let Some(preferences) = notifications {
+                    sets.push("notifications = :notifications".into());
+                    values.insert(
+                        ":notifications".into(),
+                        AttributeValue::M(to_attrs(preferences)?),
+                    );
                 }
                 self.update(
                     profile_key(user_id),

@@ -1,9 +1,10 @@
 //! What the notifications worker reads about users (`domain::notify::Directory`): who lives near a new
-//! item (GSI1 `HOME#<geohash5>`), and a user's push endpoints.
+//! item (GSI1 `HOME#<geohash5>`), a user's address, preferences and devices, and forgetting a dead device.
 
 use async_trait::async_trait;
+use domain::notify::Recipient;
 use domain::profile::Device;
-use domain::store::StoreError;
+use domain::store::{Store, StoreError};
 use tracing::instrument;
 
 use super::keys::*;
@@ -52,7 +53,34 @@ impl domain::notify::Directory for DynamoStore {
     }
 
     #[instrument(skip(self), err)]
-    async fn endpoints(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+    async fn recipient(&self, user_id: &str) -> Result<Recipient, StoreError> {
+        let (profile, devices) =
+            futures::try_join!(Store::profile(self, user_id), self.user_devices(user_id))?;
+        let profile = profile.unwrap_or_default();
+        Ok(Recipient {
+            user_id: user_id.to_owned(),
+            email: profile.email,
+            preferences: profile.notifications,
+            devices,
+        })
+    }
+
+    #[instrument(skip(self), err)]
+    async fn forget_device(&self, user_id: &str, token_hash: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(device_key(user_id, token_hash)))
+            .send()
+            .await
+            .map_err(to_store_error)?;
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// A user's devices (strongly consistent: a device just registered is pushed to).
+    pub(super) async fn user_devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
         let out = self
             .client
             .query()
@@ -68,7 +96,6 @@ impl domain::notify::Directory for DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .map(from_attrs::<Device>)
-            .filter_map(|d| d.map(|d| d.endpoint_arn).transpose())
             .collect()
     }
 }

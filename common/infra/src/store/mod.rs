@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use domain::auction::{Auction, Bid};
 use domain::item::Item;
-use domain::profile::UserProfile;
+use domain::profile::{Device, UserProfile};
 use domain::reservation::Reservation;
 use domain::store::*;
 use tracing::instrument;
@@ -77,6 +77,10 @@ impl Store for DynamoStore {
     #[instrument(skip(self), err)]
     async fn auction(&self, id: &str) -> Result<Option<Versioned<Auction>>, StoreError> {
         self.get(auction_key(id)).await?.map(versioned).transpose()
+    }
+
+    async fn devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
+        self.user_devices(user_id).await
     }
 
     #[instrument(skip(self), err)]

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::geo;
 use domain::item::Item;
-use domain::profile::{HomeLocation, Stats, UserProfile};
+use domain::profile::{HomeLocation, Preferences, Stats, UserProfile};
 use domain::store::{StoreError, Versioned};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -74,6 +74,9 @@ pub(super) struct ProfileRecord {
     id: String,
     display_name: Option<String>,
     home: Option<HomeLocation>,
+    email: Option<String>,
+    #[serde(default)]
+    notifications: Preferences,
     rating_sum: u32,
     rating_count: u32,
     items_given: u32,
@@ -88,6 +91,8 @@ impl From<ProfileRecord> for UserProfile {
             id: r.id,
             display_name: r.display_name,
             home: r.home,
+            email: r.email,
+            notifications: r.notifications,
             rating_sum: r.rating_sum,
             rating_count: r.rating_count,
             stats: Stats {

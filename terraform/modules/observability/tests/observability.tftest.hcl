@@ -12,11 +12,18 @@ variables {
     "images worker"    = "ecobid-test-images-worker"
     "stream publisher" = "ecobid-test-stream-publisher"
   }
-  api_function_name = "ecobid-test-api"
-  table_name        = "ecobid-test-table"
-  dlq_names         = ["ecobid-test-images-dlq"]
-  dlq_alarm_arns    = ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:ecobid-test-images-dlq-not-empty"]
-  alarm_topic_arn   = "arn:aws:sns:eu-west-1:123456789012:ecobid-test-admin-alerts"
+  lambda_functions = {
+    "images worker"    = "ecobid-test-images-worker"
+    "stream publisher" = "ecobid-test-stream-publisher"
+    "api"              = "ecobid-test-api"
+  }
+  stream_function_name = "ecobid-test-stream-publisher"
+  api_id               = "a1b2c3"
+  api_function_name    = "ecobid-test-api"
+  table_name           = "ecobid-test-table"
+  dlq_names            = ["ecobid-test-images-dlq"]
+  dlq_alarm_arns       = ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:ecobid-test-images-dlq-not-empty"]
+  alarm_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:ecobid-test-admin-alerts"
 }
 
 run "every_worker_alarms_on_its_error_rate_above_one_percent" {
@@ -80,8 +87,8 @@ run "dashboard_shows_the_alarms_dlqs_and_durations" {
     error_message = "The dashboard shows the DLQs and the worker durations."
   }
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[0].properties.alarms) == 2 + 2 + 1
-    error_message = "The alarm widget shows every alarm: the workers', the API's, the table's and the DLQs'."
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[0].properties.alarms) == 2 + 2 + 2 + 3 + 3 + 1
+    error_message = "The alarm widget shows every alarm: the workers', the API's, the table's, the gateway's, the stream's, each function's and the DLQs'."
   }
 }
 
@@ -93,4 +100,25 @@ run "namespace_must_not_be_an_aws_one" {
   }
 
   expect_failures = [var.metrics_namespace]
+}
+
+run "every_function_alarms_on_what_lambda_measures_and_the_stream_on_its_age" {
+  command = plan
+
+  assert {
+    condition = alltrue([for k, fn in var.lambda_functions :
+      aws_cloudwatch_metric_alarm.lambda_errors[k].metric_name == "Errors" && aws_cloudwatch_metric_alarm.lambda_errors[k].namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.lambda_errors[k].dimensions.FunctionName == fn && aws_cloudwatch_metric_alarm.lambda_errors[k].threshold == 0 &&
+    aws_cloudwatch_metric_alarm.lambda_throttles[k].metric_name == "Throttles" && aws_cloudwatch_metric_alarm.lambda_throttles[k].dimensions.FunctionName == fn])
+    error_message = "Every function has an Errors and a Throttles alarm on AWS/Lambda, firing on any."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.stream_iterator_age.metric_name == "IteratorAge" && aws_cloudwatch_metric_alarm.stream_iterator_age.threshold == 300000 && aws_cloudwatch_metric_alarm.stream_iterator_age.statistic == "Maximum"
+    error_message = "The stream mapping alarms when its newest record read is over 5 minutes old (milliseconds)."
+  }
+  assert {
+    condition = toset([for q in aws_cloudwatch_metric_alarm.gateway_5xx_rate.metric_query :
+    one(q.metric[*].metric_name) if length(q.metric) > 0]) == toset(["Count", "5xx"])
+    error_message = "API Gateway's own 5xx rate alarms (it counts what the function never answered)."
+  }
 }

@@ -115,6 +115,22 @@ impl Api {
         .expect("token");
         let sub = claims(&id_token)["sub"].as_str().expect("sub").to_owned();
         tokens.insert(name.to_owned(), (sub.clone(), id_token.clone()));
+        drop(tokens);
+        // Signed in, the app registers its device (which also keeps the verified address for email).
+        let device = self
+            .http
+            .post(format!("{}/users/me/devices", self.base))
+            .bearer_auth(&id_token)
+            .json(&json!({ "platform": "ios", "token": format!("apns-{name}-{sub}") }))
+            .send()
+            .await
+            .expect("device registration");
+        assert_eq!(
+            device.status(),
+            StatusCode::CREATED,
+            "{}",
+            device.text().await.unwrap_or_default()
+        );
         (sub, id_token)
     }
 

@@ -1,5 +1,6 @@
-//! The notices the workers publish, as a user's devices and inbox would get them: a queue of the test's own
-//! subscribed (raw delivery) to the workspace's push and email topics.
+//! The notices the workers delivered, as users' devices and inboxes would get them: what the emulator's SNS
+//! accepted for each platform endpoint and its SES accepted for each address (`/_ecobid/deliveries`,
+//! scripts/local/deliveries.py), read back into (event, recipient, channel).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,9 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::api::Api;
-use super::emulator::{eventually, queue_arn, unique};
+use super::emulator::eventually;
 
-/// One notice as the topics carried it.
+/// One notice as a device or an inbox got it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Notice {
     pub(crate) correlation: String,
@@ -17,66 +18,115 @@ pub(crate) struct Notice {
     pub(crate) recipient: String,
     pub(crate) channel: String,
     pub(crate) event_id: String,
+    /// The device endpoint or the email address it went to.
+    pub(crate) address: String,
+    /// What the person reads: the push's body, the email's plain text.
+    pub(crate) text: String,
 }
 
-/// A queue subscribed (raw delivery) to the workspace's push and email topics.
+/// The emulator's record of deliveries.
 pub(crate) struct Notices {
-    pub(crate) url: String,
-    pub(crate) seen: tokio::sync::Mutex<Vec<(Notice, Value)>>,
+    url: String,
+    http: reqwest::Client,
 }
 
 pub(crate) async fn notices(api: &Api) -> Notices {
-    let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
-    let sns = aws_sdk_sns::Client::new(&api.emulator.aws);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("notices"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let arn = queue_arn(&sqs, &url).await;
-    for topic in ["push", "email"] {
-        sns.subscribe()
-            .topic_arn(api.outputs["topics"][topic].as_str().expect("topic"))
-            .protocol("sqs")
-            .endpoint(&arn)
-            .attributes("RawMessageDelivery", "true")
-            .send()
-            .await
-            .expect("subscribe");
-    }
     Notices {
-        url,
-        seen: Default::default(),
+        url: format!(
+            "{}/_ecobid/deliveries",
+            api.emulator.endpoint.trim_end_matches('/')
+        ),
+        http: reqwest::Client::new(),
     }
 }
 
+/// The ids a push carries: APNs payloads under `ecobid`, FCM ones as the message's data.
+fn push_ids(payload: &Value) -> Option<&Value> {
+    payload
+        .get("ecobid")
+        .or_else(|| payload.pointer("/fcmV1Message/message/data"))
+}
+
 impl Notices {
+    /// Every notice delivered so far (every workspace's: filter on correlation).
+    pub(crate) async fn all(&self) -> Vec<Notice> {
+        let record: Value = self
+            .http
+            .get(&self.url)
+            .send()
+            .await
+            .expect("the deliveries endpoint answers")
+            .json()
+            .await
+            .expect("JSON");
+        let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        let mut out = vec![];
+        for endpoint in record["endpoints"].as_array().into_iter().flatten() {
+            for message in endpoint["messages"].as_array().into_iter().flatten() {
+                let Some(ids) = push_ids(message) else {
+                    continue;
+                };
+                out.push(Notice {
+                    correlation: text(ids, "correlationId"),
+                    event_type: text(ids, "eventType"),
+                    recipient: text(ids, "recipientId"),
+                    channel: "push".into(),
+                    event_id: text(ids, "eventId"),
+                    address: text(endpoint, "arn"),
+                    text: message
+                        .pointer("/aps/alert/body")
+                        .or_else(|| message.pointer("/fcmV1Message/message/notification/body"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                });
+            }
+        }
+        for email in record["emails"].as_array().into_iter().flatten() {
+            let headers = &email["headers"];
+            for to in email["to"].as_array().into_iter().flatten() {
+                out.push(Notice {
+                    correlation: text(headers, "X-EcoBid-Correlation-Id"),
+                    event_type: text(headers, "X-EcoBid-Event-Type"),
+                    recipient: text(headers, "X-EcoBid-Recipient-Id"),
+                    channel: "email".into(),
+                    event_id: text(headers, "X-EcoBid-Event-Id"),
+                    address: to.as_str().unwrap_or_default().to_owned(),
+                    text: text(email, "text"),
+                });
+            }
+        }
+        out
+    }
+
+    /// The notices of correlation `c` so far.
+    pub(crate) async fn of(&self, c: &str) -> Vec<Notice> {
+        self.all()
+            .await
+            .into_iter()
+            .filter(|n| n.correlation == c)
+            .collect()
+    }
+
     /// Waits until the notices about events of `event_type` of correlation `c` for `recipients` (each on
     /// push and email) have all arrived; returns every such notice seen so far.
     pub(crate) async fn wait(
         &self,
-        api: &Api,
+        _api: &Api,
         c: &str,
         event_type: &str,
         recipients: &[&str],
     ) -> Vec<Notice> {
-        let sqs = aws_sdk_sqs::Client::new(&api.emulator.aws);
         eventually(
             Duration::from_secs(90),
             &format!("{event_type} notices for {recipients:?}"),
             || async {
-                self.drain(&sqs).await;
-                let seen = self.seen.lock().await;
-                let of: Vec<Notice> = seen
-                    .iter()
-                    .map(|(n, _)| n.clone())
+                let of: Vec<Notice> = self
+                    .of(c)
+                    .await
+                    .into_iter()
                     .filter(|n| {
-                        n.correlation == c
-                            && n.event_type == event_type
-                            && recipients.contains(&n.recipient.as_str())
+                        n.event_type == event_type && recipients.contains(&n.recipient.as_str())
                     })
                     .collect();
                 let complete = recipients.iter().all(|r| {
@@ -88,39 +138,6 @@ impl Notices {
             },
         )
         .await
-    }
-
-    pub(crate) async fn drain(&self, sqs: &aws_sdk_sqs::Client) {
-        let out = sqs
-            .receive_message()
-            .queue_url(&self.url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let mut seen = self.seen.lock().await;
-        for m in out.messages() {
-            let body: Value = serde_json::from_str(m.body().unwrap_or_default()).expect("a notice");
-            let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
-            seen.push((
-                Notice {
-                    correlation: text("correlationId"),
-                    event_type: text("eventType"),
-                    recipient: text("recipientId"),
-                    channel: text("channel"),
-                    event_id: text("eventId"),
-                },
-                body.clone(),
-            ));
-            if let Some(handle) = m.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(&self.url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-        }
     }
 }
 
