@@ -20,7 +20,13 @@ The patches here also make SES v2 and SNS as strict as AWS where the notificatio
     `default` entry (InvalidParameter). Patched: refused as SNS refuses it.
 18. SES v2 GetConfigurationSet answers `SendingOptions` nested in itself (`{"SendingEnabled": {...}}`), which
     no SDK can read (Terraform's provider fails reading `aws_sesv2_configuration_set`). Patched: answered as
-    SES does, `{"SendingEnabled": <bool>}`, enabled unless created disabled.
+    SES does, `{"SendingEnabled": <bool>}`, enabled unless created disabled; and it answers every option
+    block, unset ones as `{}`, where SES leaves them out (so Terraform planned removing `tracking_options`
+    and `vdm_options` after every apply). Patched: unset blocks are left out.
+19. SES v2 CreateEmailIdentity tags the identity under `...:email-identity/<name>`, but an identity's ARN
+    is `arn:aws:ses:<region>:<account>:identity/<name>` (Service Authorization Reference, Amazon SES
+    resource types), the one ListTagsForResource is asked about, so the tags read back empty (Terraform
+    planned re-adding them after every apply). Patched: tagged under the identity's ARN.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ _EMAILS: list[dict[str, Any]] = []
 
 def _configuration_set_v2(self: Any) -> dict[str, Any]:
     options = self.enabled if isinstance(self.enabled, dict) else {"SendingEnabled": self.enabled}
-    return {
+    answer = {
         "ConfigurationSetName": self.configuration_set_name,
         "TrackingOptions": self.tracking_options,
         "DeliveryOptions": self.delivery_options,
@@ -47,6 +53,7 @@ def _configuration_set_v2(self: Any) -> dict[str, Any]:
         "SuppressionOptions": self.suppression_options,
         "VdmOptions": self.vdm_options,
     }
+    return {key: value for key, value in answer.items() if value}
 
 
 def _check_structure(message: str) -> None:
@@ -134,11 +141,13 @@ def wrap(app: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any],
 
 
 def install() -> None:
-    """Patches 16-18 and the deliveries endpoint (idempotent)."""
+    """Patches 16-19 and the deliveries endpoint (idempotent)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.ses import models as ses_models
     from moto.ses.exceptions import NotFoundException
+    from moto.sesv2 import models as sesv2_models
     from moto.sesv2 import responses as sesv2_responses
+    from moto.utilities.utils import get_partition
     from moto.sns import models as sns_models
 
     if getattr(DomainDispatcherApplication, "_ecobid_deliveries", False):
@@ -174,6 +183,19 @@ def install() -> None:
 
     sesv2_responses.SESV2Response.send_email = _send_email
     ses_models.ConfigurationSet.to_dict_v2 = _configuration_set_v2
+
+    create_identity = sesv2_models.SESV2Backend.create_email_identity
+
+    def _create_email_identity(self: Any, email_identity: str, tags: Any, *args: Any, **kwargs: Any) -> Any:
+        identity = create_identity(self, email_identity, None, *args, **kwargs)
+        identity.tags = tags or []
+        if tags:
+            partition = get_partition(self.region_name)
+            arn = f"arn:{partition}:ses:{self.region_name}:{self.account_id}:identity/{email_identity}"
+            self.core_backend.tagger.tag_resource(arn, tags)
+        return identity
+
+    sesv2_models.SESV2Backend.create_email_identity = _create_email_identity
 
     publish = sns_models.SNSBackend.publish
 

@@ -1,4 +1,4 @@
-"""The delivery record and patches 16-18 (deliveries.py), over real HTTP with boto3: what SES and SNS accepted
+"""The delivery record and patches 16-19 (deliveries.py), over real HTTP with boto3: what SES and SNS accepted
 is recorded per send and per endpoint; what SES and SNS refuse is refused."""
 
 from __future__ import annotations
@@ -138,3 +138,20 @@ def test_a_disabled_endpoint_refuses_pushes_until_enabled_and_the_record_can_be_
         assert r.status == 204
     (cleared,) = [e for e in deliveries(endpoint)["endpoints"] if e["arn"] == arn]
     assert cleared["messages"] == [] and deliveries(endpoint)["emails"] == []
+
+
+def test_configuration_sets_and_identities_read_back_as_terraform_wrote_them(endpoint):
+    ses = client(endpoint, "sesv2")
+    # Unset option blocks are left out, as SES answers (patch 18), so a plan after apply is empty.
+    ses.create_configuration_set(
+        ConfigurationSetName="plain", DeliveryOptions={"TlsPolicy": "REQUIRE"}
+    )
+    answered = ses.get_configuration_set(ConfigurationSetName="plain")
+    assert answered["DeliveryOptions"] == {"TlsPolicy": "REQUIRE"}
+    assert "TrackingOptions" not in answered and "VdmOptions" not in answered
+    # An identity's tags are found under its ARN, identity/<name> (patch 19).
+    tags = [{"Key": "Project", "Value": "ecobid"}]
+    ses.create_email_identity(EmailIdentity="tagged@ecobid.local", Tags=tags)
+    arn = "arn:aws:ses:eu-west-1:123456789012:identity/tagged@ecobid.local"
+    assert ses.list_tags_for_resource(ResourceArn=arn)["Tags"] == tags
+    assert ses.get_email_identity(EmailIdentity="tagged@ecobid.local")["Tags"] == tags

@@ -307,6 +307,149 @@ def test_a_cancelled_transaction_writes_nothing_a_stream_reader_can_see(client, 
     assert (during, after) == (["committed-1"], ["committed-2"])
 
 
+def test_a_transaction_copies_no_table_and_a_failed_one_still_leaves_no_trace(client, monkeypatch):
+    from moto.dynamodb.models import table as table_models
+
+    ddb, streams = client("dynamodb"), client("dynamodbstreams")
+    arn = ddb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    for pk in ("kept", "doomed"):
+        ddb.put_item(TableName="ledger", Item={"PK": {"S": pk}, "SK": {"S": "a"}, "n": {"S": "text"}})
+    # A copy of a whole table is what made a transaction cost time in the table's size: none is taken.
+    copies = []
+    monkeypatch.setattr(
+        table_models.Table, "__deepcopy__", lambda self, memo: copies.append(self.name) or self, raising=False
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "ledger", "Item": {"PK": {"S": "new"}, "SK": {"S": "a"}}}},
+            {
+                "Update": {
+                    "TableName": "ledger",
+                    "Key": {"PK": {"S": "kept"}, "SK": {"S": "a"}},
+                    "UpdateExpression": "SET m = :v",
+                    "ExpressionAttributeValues": {":v": {"N": "1"}},
+                }
+            },
+        ]
+    )
+    assert ddb.get_item(TableName="ledger", Key={"PK": {"S": "new"}, "SK": {"S": "a"}}).get("Item")
+    assert ddb.get_item(TableName="ledger", Key={"PK": {"S": "kept"}, "SK": {"S": "a"}})["Item"]["m"] == {"N": "1"}
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    before = streams.get_records(ShardIterator=iterator)["Records"]
+    # A transaction failing at its last write, past every condition (adding to a string): DynamoDB writes
+    # nothing; the put, the delete and the update before it are undone and leave no stream record.
+    with pytest.raises(ddb.exceptions.ClientError) as refused:
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "ledger", "Item": {"PK": {"S": "ghost"}, "SK": {"S": "a"}}}},
+                {"Delete": {"TableName": "ledger", "Key": {"PK": {"S": "new"}, "SK": {"S": "a"}}}},
+                {
+                    "Update": {
+                        "TableName": "ledger",
+                        "Key": {"PK": {"S": "kept"}, "SK": {"S": "a"}},
+                        "UpdateExpression": "SET m = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "2"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": "ledger",
+                        "Key": {"PK": {"S": "doomed"}, "SK": {"S": "a"}},
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+        )
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "Item" not in ddb.get_item(TableName="ledger", Key={"PK": {"S": "ghost"}, "SK": {"S": "a"}})
+    assert ddb.get_item(TableName="ledger", Key={"PK": {"S": "new"}, "SK": {"S": "a"}}).get("Item")
+    assert ddb.get_item(TableName="ledger", Key={"PK": {"S": "kept"}, "SK": {"S": "a"}})["Item"]["m"] == {"N": "1"}
+    assert ddb.get_item(TableName="ledger", Key={"PK": {"S": "doomed"}, "SK": {"S": "a"}})["Item"]["n"] == {"S": "text"}
+    assert streams.get_records(ShardIterator=iterator)["Records"] == before
+    assert len(before) == 4 and copies == []
+
+
+def test_a_query_reads_its_partition_only_and_answers_as_before(client, monkeypatch):
+    import moto_patches
+    from moto.dynamodb.models import table as table_models
+
+    ddb = client("dynamodb")
+    ddb.create_table(
+        TableName="partitioned",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "G", "GS")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI",
+                "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}, {"AttributeName": "GS", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for p in range(20):
+        for k in range(5):
+            item = {"PK": {"S": f"p{p:02}"}, "SK": {"S": f"k{k}"}}
+            if k % 2 == 0:
+                item |= {"G": {"S": f"g{p % 2}"}, "GS": {"S": f"{k}-{p:02}"}}
+            ddb.put_item(TableName="partitioned", Item=item)
+    seen = []
+
+    def spy(self):
+        items = moto_patches._all_items(self)
+        seen.append(len(items))
+        return items
+
+    monkeypatch.setattr(table_models.Table, "all_items", spy)
+
+    def query(**kw):
+        pages, start = [], None
+        while True:
+            page = ddb.query(TableName="partitioned", Limit=2, **kw, **({"ExclusiveStartKey": start} if start else {}))
+            pages += [(i["PK"]["S"], i["SK"]["S"]) for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return pages
+
+    partition = {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "p07"}}}
+    assert query(**partition) == [("p07", f"k{k}") for k in range(5)]
+    assert query(**partition, ScanIndexForward=False) == [("p07", f"k{k}") for k in reversed(range(5))]
+    assert query(
+        KeyConditionExpression="PK = :p AND SK > :k",
+        ExpressionAttributeValues={":p": {"S": "p03"}, ":k": {"S": "k2"}},
+    ) == [("p03", "k3"), ("p03", "k4")]
+    assert query(KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "nobody"}}) == []
+    # Every page of a table query read one partition (5 items), never the table (100).
+    assert seen and set(seen) <= {5, 0}, seen
+    seen.clear()
+    # A GSI query still reads the whole table (moto keeps no index) and answers in the index's order.
+    by_index = query(
+        IndexName="GSI",
+        KeyConditionExpression="G = :g AND begins_with(GS, :k)",
+        ExpressionAttributeValues={":g": {"S": "g1"}, ":k": {"S": "2-"}},
+    )
+    assert by_index == [(f"p{p:02}", "k2") for p in range(1, 20, 2)]
+    assert set(seen) == {100}
+    # Outside a query (a scan), every item, in moto's order, as before.
+    scanned = ddb.scan(TableName="partitioned")["Items"]
+    assert len(scanned) == 100
+
+
 def _image(colour, size=(200, 150), fmt="JPEG") -> bytes:
     import io
 

@@ -8,7 +8,7 @@ deletion_protection    = false
 force_destroy_buckets  = false
 
 # Users' email notices come from this sender; its domain is verified with DKIM (publish the CNAMEs of the
-# output notifications.email_dkim_tokens). Push credentials: push_credentials_secret_id (docs/notifications.md).
+# output notifications.email_dkim_tokens). Push credentials: push_credentials_secret_id (docs/deploying.md).
 email = {
   from = "EcoBid (staging) <no-reply@staging.ecobid.example>"
 }

@@ -25,7 +25,7 @@ use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
 use domain::event::{Envelope, NotificationSent};
 use domain::notify::{self, Audience, Channel, Directory, Target};
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use infra::error::ProcessError;
 use infra::notify::{Claim, Claims, Fanout, Rendered, SendError, Sender};
 use infra::runtime::{Body, EventSink, Message};
@@ -35,7 +35,7 @@ use tracing::{error, info, warn};
 use crate::templates::Templates;
 
 /// Most recipients one message delivers to: a bigger audience is split into chunks on the worker's queue.
-pub const CHUNK: usize = 50;
+pub const CHUNK: usize = 25;
 /// Recipients delivered to at once within one message.
 pub const CONCURRENCY: usize = 10;
 
@@ -194,39 +194,47 @@ struct Outcome {
 
 async fn deliver(deps: &Deps, chunk: &Chunk) -> Result<(), ProcessError> {
     let envelope = &chunk.envelope;
-    let mut outcomes: Vec<(String, Outcome)> = Vec::with_capacity(chunk.recipients.len());
-    for batch in chunk.recipients.chunks(CONCURRENCY) {
-        let done = join_all(batch.iter().map(|r| deliver_to(deps, chunk, r))).await;
-        outcomes.extend(batch.iter().cloned().zip(done));
-    }
+    // The futures are built first (an iterator, not a stream's closure) so the handler's future stays Send.
+    let deliveries: Vec<_> = chunk
+        .recipients
+        .iter()
+        .map(|r| async move { (r, deliver_to(deps, chunk, r).await) })
+        .collect();
+    let outcomes: Vec<(&String, Outcome)> = stream::iter(deliveries)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
 
-    let mut failure = None;
-    let mut held_until = None;
-    let mut told = 0;
-    for (recipient, outcome) in &outcomes {
-        for channel in &outcome.told {
-            told += 1;
-            let record = Envelope::new(
-                NotificationSent {
-                    about_event_id: envelope.id.to_string(),
-                    recipient_id: recipient.clone(),
-                    channel: channel.as_str().to_owned(),
-                }
-                .into(),
-                envelope.correlation_id,
-                Utc::now(),
-            )
-            .with_id(notify::sent_event_id(
-                &envelope.id,
-                recipient,
-                channel.as_str(),
-            ));
-            if let Err(e) = deps.events.record(&record).await {
-                failure.get_or_insert(e);
-            }
-        }
-        held_until = held_until.max(outcome.held_until);
-    }
+    let records: Vec<Envelope> = outcomes
+        .iter()
+        .flat_map(|(recipient, outcome)| {
+            outcome.told.iter().map(|channel| {
+                Envelope::new(
+                    NotificationSent {
+                        about_event_id: envelope.id.to_string(),
+                        recipient_id: (*recipient).clone(),
+                        channel: channel.as_str().to_owned(),
+                    }
+                    .into(),
+                    envelope.correlation_id,
+                    Utc::now(),
+                )
+                .with_id(notify::sent_event_id(
+                    &envelope.id,
+                    recipient,
+                    channel.as_str(),
+                ))
+            })
+        })
+        .collect();
+    let told = records.len();
+    let recordings: Vec<_> = records.iter().map(|r| deps.events.record(r)).collect();
+    let recorded: Vec<Result<(), ProcessError>> = stream::iter(recordings)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut failure = recorded.into_iter().find_map(Result::err);
+    let held_until = outcomes.iter().filter_map(|(_, o)| o.held_until).max();
     for (_, outcome) in outcomes {
         if let Some(e) = outcome.failure {
             failure.get_or_insert(e);
