@@ -75,21 +75,25 @@ variable "queues" {
   description = <<-EOT
     The retry and scaling policy of each event queue and its worker, one typed config (the worker runtime reads
     the same values from its environment). Keys: images, notifications, expiries, auction-closes.
-    - max_receive_count: receives before SQS moves a message to the DLQ.
+    - max_receive_count: receives a message gets; the worker dead-letters it on the last one (SQS's redrive
+      policy, set to the same count, is the backstop for an invocation that never answers).
     - visibility_timeout_seconds: at least 6 x function_timeout_seconds.
-    - backoff_base_seconds / backoff_max_seconds: the runtime's exponential backoff (full jitter) for transient failures.
+    - backoff_base_seconds / backoff_max_seconds: the runtime's exponential backoff (with jitter) for transient
+      failures. With the defaults (10 receives, 5 s doubling to 15 min) a message survives a dependency failing
+      on every receive for at least 36 min 15 s (the retry budget the stack tests print per environment and
+      require to be at least 30 min in staging and prod); the old 5 receives of 2 s lasted 30 s.
     - batch_size, batching_window_seconds, maximum_concurrency: the event-source mapping.
   EOT
   type = map(object({
-    max_receive_count          = optional(number, 5)
+    max_receive_count          = optional(number, 10)
     visibility_timeout_seconds = optional(number, 180)
     function_timeout_seconds   = optional(number, 30)
     memory_mb                  = optional(number, 256)
     batch_size                 = optional(number, 10)
     batching_window_seconds    = optional(number, 0)
     maximum_concurrency        = optional(number, 5)
-    backoff_base_seconds       = optional(number, 2)
-    backoff_max_seconds        = optional(number, 300)
+    backoff_base_seconds       = optional(number, 5)
+    backoff_max_seconds        = optional(number, 900)
   }))
   default = {
     images = {

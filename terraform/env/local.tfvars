@@ -24,8 +24,10 @@ api = {
   sniping_window_seconds  = 20
 }
 
-# The images queue as by default, with a batching window: the uploads of a few seconds are worked on in the
-# same batch, as a busy queue's would be in AWS (the memory test's five huge PNGs land in one or two batches).
+# The retry policy scaled down for the tests: 5 receives of 2 s doubling (a retry budget of 30 s, 1/72 of the
+# default 36 min 15 s), so a message failing for good reaches its DLQ within a minute.
+# The images queue has a batching window: the uploads of a few seconds are worked on in the same batch, as a
+# busy queue's would be in AWS (the memory test's five huge PNGs land in one or two batches).
 queues = {
   images = {
     function_timeout_seconds   = 60
@@ -34,15 +36,29 @@ queues = {
     batch_size                 = 5
     maximum_concurrency        = 4
     batching_window_seconds    = 3
+    max_receive_count          = 5
+    backoff_base_seconds       = 2
+    backoff_max_seconds        = 300
   }
   # A message can be a chunk of up to 25 recipients (the worker's CHUNK), and the work of an invocation
   # is its batch's: one message each keeps it to <= 25 recipients x 2 channels (a batch of ten chunks
   # took 16 s of the 30 s timeout on the local stack). Lambda requests cost $0.20 per million.
   notifications = {
-    batch_size = 1
+    batch_size           = 1
+    max_receive_count    = 5
+    backoff_base_seconds = 2
+    backoff_max_seconds  = 300
   }
-  expiries         = {}
-  "auction-closes" = {}
+  expiries = {
+    max_receive_count    = 5
+    backoff_base_seconds = 2
+    backoff_max_seconds  = 300
+  }
+  "auction-closes" = {
+    max_receive_count    = 5
+    backoff_base_seconds = 2
+    backoff_max_seconds  = 300
+  }
 }
 
 # moto deploys a distribution at once; there is nothing to wait for.

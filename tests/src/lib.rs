@@ -1,11 +1,13 @@
 //! Checks of EcoBid's infrastructure and the helpers end-to-end suites share.
 //!
+//! - [`budget`]: each queue's retry budget (the outage its messages survive) read from a plan.
 //! - [`plan`]: the JSON of `terraform show -json <plan>`, flattened to its resources.
 //! - [`policy`]: the rules every workspace's plan must follow, each a pure function returning violations, so
 //!   they are unit-tested against doctored plans (a check that cannot fail is no check).
 //! - [`terraform`]: runs terraform against the stack scripts/test brought up.
 //! - [`faults`]: the local stack's fault injection, owned by the test that injects.
 
+pub mod budget;
 pub mod faults;
 pub mod plan;
 pub mod policy;

@@ -31,6 +31,9 @@ impl Resource {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub resources: Vec<Resource>,
+    /// The root module's outputs as planned, by name: their known parts (`output_changes.<name>.after`; a
+    /// plan's input `variables` are the raw values given, without the optional attributes' defaults).
+    pub outputs: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug)]
@@ -52,7 +55,17 @@ impl Plan {
             .ok_or_else(|| PlanError("no planned_values.root_module".into()))?;
         let mut resources = Vec::new();
         collect(root, &mut resources);
-        Ok(Self { resources })
+        let outputs = json
+            .get("output_changes")
+            .and_then(Value::as_object)
+            .map(|outputs| {
+                outputs
+                    .iter()
+                    .filter_map(|(name, change)| Some((name.clone(), change.get("after")?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self { resources, outputs })
     }
 
     /// Managed resources of one type (data sources are left out).
@@ -65,6 +78,11 @@ impl Plan {
 
     pub fn count(&self, kind: &str) -> usize {
         self.of_kind(kind).count()
+    }
+
+    /// The planned value of the root module's output `name` (its known parts).
+    pub fn output(&self, name: &str) -> Option<&Value> {
+        self.outputs.get(name)
     }
 
     /// The resource of `kind` whose attribute `key` equals `value`.

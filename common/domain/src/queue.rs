@@ -147,6 +147,30 @@ impl QueuePolicy {
     pub fn max_concurrency(&self) -> u32 {
         self.max_concurrency
     }
+
+    /// The shortest backoff after a transient failure on receive `receive_count` (from 1):
+    /// `base * 2^(receive_count - 1)`, capped at the backoff max. The worker's jitter only adds to it
+    /// (`infra::backoff::visibility_after` lies in `[step, 2 * step]`, capped).
+    pub fn backoff_step(&self, receive_count: u32) -> Duration {
+        let doublings = receive_count.max(1) - 1;
+        let step = 2u32
+            .checked_pow(doublings)
+            .and_then(|factor| self.backoff_base.checked_mul(factor))
+            .unwrap_or(self.backoff_max);
+        step.min(self.backoff_max)
+    }
+
+    /// The retry budget: the shortest time a message survives a dependency that fails it on every receive
+    /// before it is dead-lettered. The worker hides it for a backoff step after each of its first
+    /// `max_receive_count - 1` receives and dead-letters it itself on the last one, so the budget is the sum
+    /// of those steps. Time spent waiting to be polled or being processed only adds to it; with the
+    /// mapping's maximum concurrency set, Lambda leaves messages it has no room for in the queue, so
+    /// throttled invocations use up no receives.
+    pub fn retry_budget(&self) -> Duration {
+        (1..self.max_receive_count)
+            .map(|n| self.backoff_step(n))
+            .sum()
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +179,27 @@ mod tests {
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    #[test]
+    fn the_retry_budget_sums_the_backoff_steps_before_the_last_receive() {
+        // 5 receives, 2 s base: 2 + 4 + 8 + 16 s, then dead-lettered on the fifth: half a minute.
+        let old = QueuePolicy::new(5, secs(2), secs(300), 10, 5).expect("valid");
+        assert_eq!(
+            (1..=5).map(|n| old.backoff_step(n)).collect::<Vec<_>>(),
+            [secs(2), secs(4), secs(8), secs(16), secs(32)]
+        );
+        assert_eq!(old.retry_budget(), secs(30));
+        // 10 receives, 5 s base, capped at 15 min: 5 + 10 + ... + 640 + 900 s = 36 min 15 s.
+        let outage = QueuePolicy::new(10, secs(5), secs(900), 10, 5).expect("valid");
+        assert_eq!(outage.backoff_step(9), secs(900));
+        assert_eq!(outage.retry_budget(), secs(2175));
+        // One receive: dead-lettered on the first failure.
+        let once = QueuePolicy::new(1, secs(2), secs(300), 10, 5).expect("valid");
+        assert_eq!(once.retry_budget(), Duration::ZERO);
+        // A huge receive count saturates at the cap instead of overflowing.
+        let long = QueuePolicy::new(1000, secs(1), secs(43_200), 10, 5).expect("valid");
+        assert_eq!(long.backoff_step(1000), secs(43_200));
     }
 
     #[test]

@@ -76,6 +76,22 @@ mod tests {
     }
 
     #[test]
+    fn no_delay_is_shorter_than_the_step_the_retry_budget_counts() {
+        // The budget (domain::queue::QueuePolicy::retry_budget) is a lower bound only if every delay is at
+        // least its step, capped steps included.
+        for p in [policy(2, 300), policy(5, 900), policy(1, 4)] {
+            for receive_count in 1..=12 {
+                let step = p.backoff_step(receive_count).as_secs();
+                let low = samples(&p, receive_count).into_iter().min().unwrap_or(0);
+                assert!(
+                    low >= step,
+                    "receive {receive_count}: {low} s < step {step} s"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn jitter_spreads_the_delays() {
         let s = samples(&policy(10, 3600), 3);
         let (min, max) = (s.iter().min().copied(), s.iter().max().copied());

@@ -5,8 +5,10 @@
 //! - Messages run with bounded concurrency, each in a span carrying `message_id`, the event `id` and the
 //!   `correlation_id` (from the body, or the `correlationId` message attribute).
 //! - Transient failure (or a panic in the handler): the message is reported failed **and** hidden for the
-//!   next backoff step ([`crate::backoff`]) computed from its receive count; after `maxReceiveCount`
-//!   receives, SQS's redrive policy moves it to the DLQ.
+//!   next backoff step ([`crate::backoff`]) computed from its receive count. On its last receive
+//!   (`maxReceiveCount`) it is dead-lettered like a permanent failure, with the last error and its
+//!   `ErrorOccurred`; SQS's redrive policy remains the backstop for a receive the runtime never answered (a
+//!   crash or a timeout), which SQS moves without a word (the DLQ's depth alarm still fires).
 //! - Permanent failure (bad body, unknown version, a rule that will never pass): the original body and
 //!   attributes go to the queue's DLQ with `error.kind`, `error.message` and `failed.at`, then the message is
 //!   acknowledged: no retry is burned. If that send fails, the message is reported failed instead, so nothing
@@ -120,6 +122,15 @@ pub struct Runtime<Q> {
 struct ErrorReporting {
     sink: Arc<dyn EventSink>,
     queue_name: String,
+}
+
+/// Why a message goes to the DLQ.
+#[derive(Clone, Copy)]
+enum GiveUp {
+    /// It fails the same way every time.
+    Permanent,
+    /// It failed transiently on every receive the redrive policy allows (this many).
+    Exhausted(u32),
 }
 
 /// The ids the runtime knows of a message before its handler runs.
@@ -259,14 +270,22 @@ impl<Q: QueueOps> Runtime<Q> {
                     metrics::counter!(worker::PROCESSED).increment(1);
                     None
                 }
-                Err(e) if e.is_retryable() => {
+                Err(e) if e.is_retryable() && receive_count < self.policy.max_receive_count() => {
                     metrics::counter!(worker::FAILED_TRANSIENT).increment(1);
                     self.retry_later(message, &message_id, receive_count, &e)
                         .await
                 }
+                Err(e) if e.is_retryable() => {
+                    // The last receive the redrive policy allows: dead-lettered here, with the last error and
+                    // its ErrorOccurred, rather than moved by SQS on the next receive without a word.
+                    metrics::counter!(worker::FAILED_TRANSIENT).increment(1);
+                    let why = GiveUp::Exhausted(receive_count);
+                    self.give_up(message, &message_id, &ids, &e, why).await
+                }
                 Err(e) => {
                     metrics::counter!(worker::FAILED_PERMANENT).increment(1);
-                    self.give_up(message, &message_id, &ids, &e).await
+                    self.give_up(message, &message_id, &ids, &e, GiveUp::Permanent)
+                        .await
                 }
             };
             metrics::histogram!(worker::DURATION).record(started.elapsed().as_secs_f64() * 1e3);
@@ -311,12 +330,25 @@ impl<Q: QueueOps> Runtime<Q> {
         message_id: &str,
         ids: &Ids,
         e: &ProcessError,
+        why: GiveUp,
     ) -> Option<String> {
-        error!(error.message = %e, error.cause_chain = ?e, error.kind = %e.kind(), retryable = false, "message failed permanently; sent to the DLQ");
+        let error_message = match why {
+            GiveUp::Permanent => {
+                error!(error.message = %e, error.cause_chain = ?e, error.kind = %e.kind(), retryable = false, "message failed permanently; sent to the DLQ");
+                e.describe()
+            }
+            GiveUp::Exhausted(receives) => {
+                error!(error.message = %e, error.cause_chain = ?e, error.kind = %e.kind(), retryable = true, receive_count = receives, "message failed on its last receive; sent to the DLQ");
+                format!(
+                    "failed on all {receives} receives, the last with: {}",
+                    e.describe()
+                )
+            }
+        };
         let letter = DeadLetter {
             message,
             error_kind: e.kind(),
-            error_message: e.describe(),
+            error_message: error_message.clone(),
             failed_at: Utc::now(),
         };
         if let Err(err) = self.queue.dead_letter(letter).await {
@@ -324,13 +356,13 @@ impl<Q: QueueOps> Runtime<Q> {
             return Some(message_id.to_owned());
         }
         metrics::counter!(worker::DEAD_LETTERED).increment(1);
-        self.report(message_id, ids, e).await;
+        self.report(message_id, ids, e, error_message).await;
         None
     }
 
     /// Records `ErrorOccurred` for a dead-lettered message. A failure here is logged, not retried: the
     /// message itself is safe in the DLQ (whose alarm also fires), and retrying would dead-letter it twice.
-    async fn report(&self, message_id: &str, ids: &Ids, e: &ProcessError) {
+    async fn report(&self, message_id: &str, ids: &Ids, e: &ProcessError, error_message: String) {
         let Some(errors) = &self.errors else { return };
         let correlation_id = ids
             .correlation_id
@@ -341,7 +373,7 @@ impl<Q: QueueOps> Runtime<Q> {
             queue: errors.queue_name.clone(),
             message_id: message_id.to_owned(),
             error_kind: e.kind().as_str().to_owned(),
-            error_message: e.describe(),
+            error_message,
             event_id: ids.event_id.clone(),
         };
         let envelope = Envelope::new(DomainEvent::from(event), correlation_id, Utc::now());

@@ -167,7 +167,7 @@ async fn a_transient_failure_is_retried_after_growing_delays_then_processed_once
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_failing_forever_reaches_the_dlq_after_max_receive_count() {
+async fn a_message_failing_forever_reaches_the_dlq_on_its_last_receive_with_its_last_error() {
     let policy = Policy {
         max_receive_count: 3,
         ..FAST
@@ -187,8 +187,11 @@ async fn a_message_failing_forever_reaches_the_dlq_after_max_receive_count() {
         Some(body.as_str()),
         "the message itself, nothing lost"
     );
-    // Moved by SQS's redrive, not by the runtime: no error attributes.
-    assert_eq!(attribute(&dead[0], "error.kind"), None);
+    // Dead-lettered by the runtime on the last receive, with the last error (SQS's redrive would move it on
+    // the next receive without one).
+    assert_eq!(attribute(&dead[0], "error.kind"), Some("transient"));
+    let why = attribute(&dead[0], "error.message").unwrap_or_default();
+    assert!(why.starts_with("failed on all 3 receives"), "{why}");
     let counts: Vec<u32> = p.receives("f1").await.iter().map(|r| r.1).collect();
     assert_eq!(counts, vec![1, 2, 3], "received maxReceiveCount times");
     assert_eq!(p.effects("f1").await, 0);

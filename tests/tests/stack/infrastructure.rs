@@ -1,11 +1,13 @@
 //! The infrastructure as applied: policy of the plan, an empty second plan, workspaces that never touch each
-//! other, every resource in a `dev` plan, and bad configurations failing loudly.
+//! other, every resource in a `dev` plan, every shipped environment planned with its retry budgets, and bad
+//! configurations failing loudly.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use domain::queue::EventQueue;
 use e2e::plan::Plan;
-use e2e::policy;
+use e2e::{budget, policy};
 use infra::config::WorkerConfig;
 use serde_json::Value;
 
@@ -182,30 +184,107 @@ fn workspaces_side_by_side_never_touch_each_other() {
     }
 }
 
+/// The environments the project ships (`terraform/env/<name>.tfvars`), besides the local stack's.
+const SHIPPED: [&str; 3] = ["dev", "staging", "prod"];
+
+/// A fresh plan of each shipped environment with its own variables, the provider pointed at the emulator
+/// (nothing is applied); planned once, side by side, for every test that reads them.
+fn shipped_plans() -> &'static BTreeMap<&'static str, Plan> {
+    static PLANS: OnceLock<BTreeMap<&'static str, Plan>> = OnceLock::new();
+    PLANS.get_or_init(|| {
+        let stack = TestStack::from_env();
+        for env in SHIPPED {
+            stack.tf.ensure_workspace(env);
+        }
+        std::thread::scope(|scope| {
+            let planned: Vec<_> = SHIPPED
+                .iter()
+                .map(|env| {
+                    let stack = &stack;
+                    scope.spawn(move || {
+                        let vars = [
+                            format!("-var-file=env/{env}.tfvars"),
+                            format!("-var=aws_endpoint_url={}", stack.tf.endpoint),
+                        ];
+                        let (code, text, file) = stack.tf.plan(env, &vars, "shipped");
+                        assert_eq!(
+                            code, 2,
+                            "a fresh {env} plan must propose changes (exit 2), got {code}:\n{text}"
+                        );
+                        let plan = Plan::from_json(&stack.tf.show_json(env, &file)).expect("plan");
+                        let _ = std::fs::remove_file(&file);
+                        (*env, plan)
+                    })
+                })
+                .collect();
+            planned
+                .into_iter()
+                .map(|p| p.join().expect("a plan of a shipped environment"))
+                .collect()
+        })
+    })
+}
+
+#[test]
+fn every_shipped_environment_outlasts_half_an_hour_of_a_failing_dependency() {
+    // GIVEN each environment's queues and workers as Terraform would create them
+    let stack = TestStack::from_env();
+    let local_plan = stack.plan_no_change(&stack.workspace_a);
+    let local = budget::retry_budgets(&local_plan, &format!("ecobid-{}", stack.workspace_a))
+        .unwrap_or_else(|wrong| panic!("{}", wrong.join("\n")));
+    let shipped: Vec<(&str, Vec<budget::RetryBudget>)> = shipped_plans()
+        .iter()
+        .map(|(env, plan)| {
+            let budgets = budget::retry_budgets(plan, &format!("ecobid-{env}"))
+                .unwrap_or_else(|wrong| panic!("{env}: {}", wrong.join("\n")));
+            (*env, budgets)
+        })
+        .collect();
+    // THEN the table says what outage each queue survives, and how far the local stack is scaled down
+    let mut rows: Vec<(&str, &[budget::RetryBudget])> = vec![("local", &local)];
+    rows.extend(shipped.iter().map(|(env, b)| (*env, b.as_slice())));
+    eprintln!(
+        "retry budgets (a dependency failing on every receive / invocations never answering):\n{}",
+        budget::table(&rows)
+    );
+    let prod = &shipped
+        .iter()
+        .find(|(env, _)| *env == "prod")
+        .expect("prod")
+        .1;
+    for (l, p) in local.iter().zip(prod.iter()) {
+        eprintln!(
+            "{}: the local stack's budget is 1/{:.0} of prod's",
+            l.queue,
+            p.failing().as_secs_f64() / l.failing().as_secs_f64().max(1.0)
+        );
+    }
+    // AND staging and prod survive at least 30 minutes on every queue
+    let floor = std::time::Duration::from_secs(30 * 60);
+    let short: Vec<String> = shipped
+        .iter()
+        .filter(|(env, _)| matches!(*env, "staging" | "prod"))
+        .flat_map(|(env, b)| {
+            budget::shorter_than(b, floor)
+                .into_iter()
+                .map(move |v| format!("{env}: {v}"))
+        })
+        .collect();
+    assert!(short.is_empty(), "{}", short.join("\n"));
+}
+
 #[test]
 fn dev_plan_shows_every_resource() {
-    // The dev workspace's own variables, with the provider pointed at the emulator (nothing is applied).
-    let stack = TestStack::from_env();
-    stack.tf.ensure_workspace("dev");
-    let vars = [
-        "-var-file=env/dev.tfvars".to_owned(),
-        format!("-var=aws_endpoint_url={}", stack.tf.endpoint),
-    ];
-    let (code, text, file) = stack.tf.plan("dev", &vars, "inventory");
-    assert_eq!(
-        code, 2,
-        "a fresh dev plan must propose changes (exit 2), got {code}:\n{text}"
-    );
-    let plan = Plan::from_json(&stack.tf.show_json("dev", &file)).expect("plan");
-    let _ = std::fs::remove_file(&file);
+    let plan = &shipped_plans()["dev"];
 
     let expected: &[(&str, usize)] = &[
         // queue: four event queues + their DLQs + the bus's DLQ, redrive-allow policies
         ("aws_sqs_queue", 9),
         ("aws_sqs_queue_redrive_allow_policy", 4),
         ("aws_sqs_queue_policy", 5),
-        // alarms: five DLQ depths; observability: five worker error rates, the API's 5xx rate, table throttles
-        ("aws_cloudwatch_metric_alarm", 12),
+        // alarms: five DLQ depths; observability: five worker error rates, the API's 5xx rate, table throttles,
+        // each function's AWS/Lambda Errors and Throttles, the stream's IteratorAge, API Gateway's 5xx
+        ("aws_cloudwatch_metric_alarm", 26),
         ("aws_cloudwatch_dashboard", 1),
         // worker: four workers + stream publisher + API, each with role, policy, log group
         ("aws_lambda_function", 6),
@@ -216,15 +295,15 @@ fn dev_plan_shows_every_resource() {
         ("aws_apigatewayv2_api", 1),
         ("aws_apigatewayv2_authorizer", 1),
         ("aws_apigatewayv2_integration", 1),
-        ("aws_apigatewayv2_route", 19),
+        ("aws_apigatewayv2_route", 20),
         ("aws_apigatewayv2_stage", 1),
         ("aws_cognito_user_pool", 1),
         ("aws_cognito_user_pool_client", 1),
         ("aws_lambda_permission", 1),
         // event_bus: one rule per routed event type
         ("aws_cloudwatch_event_bus", 1),
-        ("aws_cloudwatch_event_rule", 12),
-        ("aws_cloudwatch_event_target", 14),
+        ("aws_cloudwatch_event_rule", 14),
+        ("aws_cloudwatch_event_target", 17),
         ("aws_cloudwatch_event_archive", 1),
         // storage
         ("aws_dynamodb_table", 1),
@@ -238,8 +317,15 @@ fn dev_plan_shows_every_resource() {
         // cdn: the thumbnails' distribution and its Origin Access Control
         ("aws_cloudfront_distribution", 1),
         ("aws_cloudfront_origin_access_control", 1),
-        // notifications
-        ("aws_sns_topic", 3),
+        // notifications: the admin topic under its own key; dev's tfvars give no push credentials, so no
+        // platform application; the email sender and its configuration set
+        ("aws_sns_topic", 1),
+        ("aws_sns_topic_policy", 1),
+        ("aws_kms_key", 1),
+        ("aws_kms_alias", 1),
+        ("aws_sns_platform_application", 0),
+        ("aws_sesv2_email_identity", 1),
+        ("aws_sesv2_configuration_set", 1),
         // scheduler (+ the six function roles)
         ("aws_scheduler_schedule_group", 1),
         ("aws_iam_role", 7),
@@ -250,7 +336,7 @@ fn dev_plan_shows_every_resource() {
         .map(|(kind, n)| format!("{kind}: expected {n}, planned {}", plan.count(kind)))
         .collect();
     assert!(wrong.is_empty(), "dev plan:\n{}", wrong.join("\n"));
-    let misnamed = policy::names_carry_workspace(&plan, "ecobid-dev");
+    let misnamed = policy::names_carry_workspace(plan, "ecobid-dev");
     assert!(misnamed.is_empty(), "{}", misnamed.join("\n"));
     assert!(plan
         .find("aws_sqs_queue", "name", "ecobid-dev-auction-closes-dlq")
@@ -285,7 +371,7 @@ fn bad_variables_are_refused_with_what_is_wrong() {
             "queues must configure exactly: images, notifications, expiries, auction-closes",
         ),
         (
-            r#"-var=queues={ images = { backoff_base_seconds = 600 }, notifications = {}, expiries = {}, "auction-closes" = {} }"#,
+            r#"-var=queues={ images = { backoff_base_seconds = 1000 }, notifications = {}, expiries = {}, "auction-closes" = {} }"#,
             "1 <= backoff_base_seconds <= backoff_max_seconds",
         ),
     ];

@@ -557,3 +557,62 @@ async fn a_failure_that_knows_when_to_retry_waits_at_least_that_long_within_sqs_
     // The first receive's own backoff is a few seconds: the wait asked for wins, capped at 12 h.
     assert_eq!(seconds, [100, 43_200]);
 }
+
+#[tokio::test]
+async fn a_transient_failure_on_the_last_receive_is_dead_lettered_with_its_error_and_reported() {
+    // GIVEN a queue allowing 5 receives, a message failing transiently on its 4th and another on its 5th
+    let sink = std::sync::Arc::new(FakeSink::default());
+    let runtime = Runtime::new(FakeQueue::default(), policy())
+        .with_error_events(sink.clone(), "ecobid-prod-notifications");
+    let last = envelope_body("transient");
+    let response = runtime
+        .process(
+            batch(vec![
+                message("m4", &envelope_body("transient"), 4),
+                message("m5", &last, 5),
+            ]),
+            act,
+        )
+        .await;
+    // THEN the 4th receive is hidden for its backoff and comes back; the 5th goes to the DLQ now, naming the
+    // receives and the last error, is acknowledged, and records ErrorOccurred with the same text
+    assert_eq!(failed_ids(&response), ["m4"]);
+    let calls = runtime.queue().calls();
+    assert!(
+        matches!(&calls[..], [Call::Visibility { receipt_handle, .. }, Call::DeadLetter { .. }] | [Call::DeadLetter { .. }, Call::Visibility { receipt_handle, .. }] if receipt_handle == "rh-m4"),
+        "{calls:?}"
+    );
+    let letter = calls
+        .iter()
+        .find_map(|c| match c {
+            Call::DeadLetter {
+                message_id,
+                kind,
+                error,
+            } => Some((message_id.clone(), *kind, error.clone())),
+            Call::Visibility { .. } => None,
+        })
+        .expect("a dead letter");
+    assert_eq!((letter.0.as_str(), letter.1), ("m5", "transient"));
+    assert_eq!(
+        letter.2,
+        "failed on all 5 receives, the last with: transient: table throttled"
+    );
+    let events = sink.events.lock().expect("lock").clone();
+    assert_eq!(events.len(), 1);
+    let DomainEvent::ErrorOccurred(e) = &events[0].event else {
+        panic!("not ErrorOccurred: {:?}", events[0].event)
+    };
+    assert_eq!(
+        (
+            e.message_id.as_str(),
+            e.error_kind.as_str(),
+            &e.error_message
+        ),
+        ("m5", "transient", &letter.2)
+    );
+    assert_eq!(
+        events[0].correlation_id,
+        Envelope::parse(&last).expect("envelope").correlation_id
+    );
+}
