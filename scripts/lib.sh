@@ -9,6 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL_DIR="$ROOT/.local"
 VENV="$ROOT/.venv"
+CHECKOV_VENV="$LOCAL_DIR/checkov-venv"
 TF_DIR="$ROOT/terraform"
 export TF_CLI_CONFIG_FILE="$LOCAL_DIR/terraform.rc"
 export TF_IN_AUTOMATION=1

@@ -161,7 +161,8 @@ module "queues" {
   max_receive_count          = each.value.max_receive_count
   alarm_topic_arn            = module.notifications.admin_topic_arn
   allowed_senders = each.key == "images" ? [
-    { service = "s3.amazonaws.com", source_arns = ["arn:${local.partition}:s3:::${local.bucket_names.uploads}"] },
+    # A bucket's ARN names no account: the account condition keeps a same-named bucket elsewhere out.
+    { service = "s3.amazonaws.com", source_arns = ["arn:${local.partition}:s3:::${local.bucket_names.uploads}"], source_account = local.account_id },
     ] : contains(flatten([for r in values(local.event_routes) : r.targets]), each.key) ? [
     { service = "events.amazonaws.com", source_arns = [module.event_bus.rule_arn_pattern] },
   ] : []
@@ -356,6 +357,8 @@ module "http_api" {
   throttling_rate_limit     = var.api.throttling_rate_limit
   throttling_burst_limit    = var.api.throttling_burst_limit
   access_log_retention_days = var.log_retention_days
+  password_auth             = var.api.password_auth
+  mfa                       = var.api.mfa
 }
 
 #### Observability: alarms on the EMF metrics and AWS's own, one dashboard ##################

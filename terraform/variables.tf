@@ -136,7 +136,7 @@ variable "stream_publisher" {
 }
 
 variable "api" {
-  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, and the anti-sniping window (a bid this close to the end extends the auction by as much)."
+  description = "The API Lambda, its stage's throttling (API Gateway answers 429 above these), how long reservations hold an item, the shortest auction, the anti-sniping window (a bid this close to the end extends the auction by as much), and sign-in: password_auth (USER_PASSWORD_AUTH besides SRP: the local stack only) and mfa (OFF, OPTIONAL or ON: an authenticator app)."
   type = object({
     timeout_seconds         = optional(number, 10)
     memory_mb               = optional(number, 512)
@@ -145,6 +145,9 @@ variable "api" {
     reservation_ttl_seconds = optional(number, 86400)
     min_auction_seconds     = optional(number, 300)
     sniping_window_seconds  = optional(number, 120)
+    # Sign-in: USER_PASSWORD_AUTH only where tests need it (local); SRP everywhere. MFA: OFF, OPTIONAL or ON.
+    password_auth = optional(bool, false)
+    mfa           = optional(string, "OFF")
   })
   default = {}
 

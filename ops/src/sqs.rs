@@ -398,17 +398,21 @@ pub enum Native {
 }
 
 impl Sqs {
+    /// Starts SQS's move task from `dlq_arn` to `destination_arn`, always named: without one SQS sends each
+    /// message back to the queue its own redrive moved it from ("respective original source queues",
+    /// StartMessageMoveTask in the SQS API Reference), which a letter the worker runtime sent to the DLQ
+    /// itself has not.
     pub async fn start_move_task(
         &self,
         dlq_arn: &str,
-        destination_arn: Option<&str>,
+        destination_arn: &str,
         rate: Option<u32>,
     ) -> Result<Native, Error> {
         let sent = self
             .client
             .start_message_move_task()
             .source_arn(dlq_arn)
-            .set_destination_arn(destination_arn.map(str::to_owned))
+            .destination_arn(destination_arn)
             .set_max_number_of_messages_per_second(rate.map(|r| r as i32))
             .send()
             .await;

@@ -22,6 +22,8 @@ api = {
   min_auction_seconds     = 60
   reservation_ttl_seconds = 45
   sniping_window_seconds  = 20
+  # The tests sign in with USER_PASSWORD_AUTH (scripts/token); every other workspace accepts SRP only.
+  password_auth = true
 }
 
 # The retry policy scaled down for the tests: 5 receives of 2 s doubling (a retry budget of 30 s, 1/72 of the

@@ -61,7 +61,12 @@ fn budget(plan: &Plan, prefix: &str, queue: EventQueue) -> Result<RetryBudget, S
     let config = plan
         .output("queues")
         .and_then(|q| q.pointer(&format!("/{}/policy", queue.key())))
-        .ok_or_else(|| format!("no queues[{:?}].policy among the plan's outputs", queue.key()))?;
+        .ok_or_else(|| {
+            format!(
+                "no queues[{:?}].policy among the plan's outputs",
+                queue.key()
+            )
+        })?;
     let setting = |key: &str| -> Result<u64, String> {
         config
             .get(key)

@@ -30,6 +30,7 @@ pub fn all(plan: &Plan, workspace: &str) -> Vec<String> {
         event_targets_have_dlq_and_retry(plan),
         media_only_through_the_cdn(plan),
         alarms_can_page(plan),
+        bucket_senders_name_their_account(plan),
         names_carry_workspace(plan, &prefix),
     ]
     .concat()
@@ -665,6 +666,45 @@ pub fn alarms_can_page(plan: &Plan) -> Vec<String> {
 }
 
 /// The `Allow` statements of a policy document.
+/// A queue policy letting S3 send names the account of the bucket (`aws:SourceAccount`): a bucket's ARN has no
+/// account in it, so without it a bucket of the same name in another account could send to the queue.
+pub fn bucket_senders_name_their_account(plan: &Plan) -> Vec<String> {
+    let mut v = Vec::new();
+    for p in plan.of_kind("aws_sqs_queue_policy") {
+        let doc = p
+            .str("policy")
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .unwrap_or(Value::Null);
+        for s in allows(&doc) {
+            if !strings(s.pointer("/Principal/Service"))
+                .iter()
+                .any(|svc| svc == "s3.amazonaws.com")
+            {
+                continue;
+            }
+            let named = s
+                .get("Condition")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(test, _)| test.eq_ignore_ascii_case("StringEquals"))
+                .filter_map(|(_, keys)| keys.as_object())
+                .flatten()
+                .any(|(key, value)| {
+                    key.eq_ignore_ascii_case("aws:SourceAccount")
+                        && !strings(Some(value)).is_empty()
+                });
+            if !named {
+                v.push(format!(
+                    "{}: lets s3.amazonaws.com send without an aws:SourceAccount condition",
+                    p.address
+                ));
+            }
+        }
+    }
+    v
+}
+
 fn allows(doc: &Value) -> impl Iterator<Item = &Value> {
     let statements: Vec<&Value> = match doc.get("Statement") {
         Some(Value::Array(list)) => list.iter().collect(),

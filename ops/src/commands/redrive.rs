@@ -71,12 +71,15 @@ fn target_of(
         ));
     }
     match dlq.sources.as_slice() {
+        // The destination is named even when it is the only source: SQS's move task, left without one,
+        // sends each message back to the queue SQS itself moved it from, which letters the runtime sent to
+        // the DLQ (permanent failures, last receives) do not have.
         [one] => Ok((
             Target::Queue {
                 url: one.url.clone(),
             },
             one.name.clone(),
-            None,
+            Some(one.arn.clone()),
         )),
         [] => Ok((
             Target::PerLetter(
@@ -109,7 +112,10 @@ pub(super) async fn run(
     let dlq = ws.dlq(&args.selection.queue)?;
     let filter = Filter(args.selection.filters.clone());
     let (target, target_name, to_arn) = target_of(ws, &dlq, args.to.as_deref())?;
-    let native_possible = filter.is_empty() && args.limit.is_none() && !dlq.sources.is_empty();
+    // SQS's move task takes only DLQs whose sources are SQS queues (not the bus's), and is always given its
+    // destination.
+    let native_possible =
+        filter.is_empty() && args.limit.is_none() && !dlq.sources.is_empty() && to_arn.is_some();
     if args.mode == Mode::Native && !native_possible {
         return Err(OpsError::Usage(format!(
             "--mode native needs no --filter, no --limit and an SQS-fed DLQ ({} is fed by {})",
@@ -130,9 +136,9 @@ pub(super) async fn run(
         .await;
     }
     let mut audit = audit()?;
-    if native_possible && args.mode != Mode::PerMessage {
+    if let (true, false, Some(to_arn)) = (native_possible, args.mode == Mode::PerMessage, &to_arn) {
         match sqs
-            .start_move_task(&dlq.queue.arn, to_arn.as_deref(), args.rate)
+            .start_move_task(&dlq.queue.arn, to_arn, args.rate)
             .await
             .map_err(OpsError::Aws)?
         {

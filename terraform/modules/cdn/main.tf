@@ -11,6 +11,13 @@ resource "aws_cloudfront_origin_access_control" "this" {
 #### The distribution: HTTPS only, immutable thumbnails cached long ##########################
 
 resource "aws_cloudfront_distribution" "this" {
+  #checkov:skip=CKV_AWS_68:WAF costs at least $5/month per web ACL plus rules, above the whole 1,000-user budget; the distribution serves immutable JPEG thumbnails from S3 (no code runs behind it, nothing to inject into)
+  #checkov:skip=CKV2_AWS_47:No web ACL (see CKV_AWS_68); nothing behind the distribution runs Log4j or any code
+  #checkov:skip=CKV_AWS_86:Standard access logs need a log bucket with ACLs enabled; CloudFront's free metrics (requests, 4xx/5xx rates) are on the dashboard, and who uploaded what is in the API's logs
+  #checkov:skip=CKV_AWS_305:No root object exists: the distribution serves only thumbnail keys, and / answers 403 through Origin Access Control
+  #checkov:skip=CKV_AWS_310:One origin in one region (the thumbnails bucket); a failover origin would need replicated thumbnails (see CKV_AWS_144)
+  #checkov:skip=CKV2_AWS_32:Left for now: the managed SecurityHeadersPolicy (HSTS, nosniff) is worth attaching, but the emulator does not answer a behaviour's ResponseHeadersPolicyId yet, so every local plan would want to set it again (an emulator patch to come); the responses are JPEGs, which the headers protect least
+  #checkov:skip=CKV_AWS_374:The marketplace serves anyone; restricting countries would hide listings' photos from their own buyers
   enabled         = true
   comment         = "${var.name_prefix}-thumbnails"
   price_class     = var.price_class

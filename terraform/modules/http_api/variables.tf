@@ -72,3 +72,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "password_auth" {
+  description = "Whether the app client also accepts USER_PASSWORD_AUTH (the password sent to Cognito as is). Only for the local stack, whose tests sign in that way; elsewhere the app signs in with SRP (the password never leaves the device)."
+  type        = bool
+  default     = false
+}
+
+variable "mfa" {
+  description = "The user pool's multi-factor authentication: OFF, OPTIONAL (users may add an authenticator app) or ON (every user must; only for a new pool, Cognito cannot require it of existing users)."
+  type        = string
+  default     = "OFF"
+
+  validation {
+    condition     = contains(["OFF", "OPTIONAL", "ON"], var.mfa)
+    error_message = "mfa must be OFF, OPTIONAL or ON."
+  }
+}

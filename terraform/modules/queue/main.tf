@@ -54,6 +54,15 @@ data "aws_iam_policy_document" "this" {
         variable = "aws:SourceArn"
         values   = statement.value.source_arns
       }
+
+      dynamic "condition" {
+        for_each = statement.value.source_account == null ? [] : [statement.value.source_account]
+        content {
+          test     = "StringEquals"
+          variable = "aws:SourceAccount"
+          values   = [condition.value]
+        }
+      }
     }
   }
 }

@@ -64,10 +64,11 @@ variable "receive_wait_time_seconds" {
 }
 
 variable "allowed_senders" {
-  description = "AWS services allowed to send to the queue (e.g. s3.amazonaws.com, events.amazonaws.com), each restricted to the source ARNs (ArnLike patterns) given. Empty: no queue policy."
+  description = "AWS services allowed to send to the queue (e.g. s3.amazonaws.com, events.amazonaws.com), each restricted to the source ARNs (ArnLike patterns) given and, where set, to the account the source belongs to (source_account: needed where the source ARN names no account, as a bucket's does, so a bucket of the same name in another account cannot send). Empty: no queue policy."
   type = list(object({
-    service     = string
-    source_arns = list(string)
+    service        = string
+    source_arns    = list(string)
+    source_account = optional(string)
   }))
   default = []
 

@@ -16,6 +16,16 @@ fn good_resources() -> Vec<Value> {
     let key = "arn:aws:kms:eu-west-1:1:key/k1";
     let mut rs = vec![
         resource(
+            "aws_sqs_queue_policy",
+            "images",
+            json!({ "policy": json!({ "Statement": [{
+                "Effect": "Allow", "Principal": { "Service": "s3.amazonaws.com" }, "Action": "sqs:SendMessage",
+                "Resource": format!("arn:aws:sqs:eu-west-1:1:{P}-images"),
+                "Condition": { "ArnLike": { "aws:SourceArn": format!("arn:aws:s3:::{P}-uploads") },
+                               "StringEquals": { "aws:SourceAccount": "1" } }
+            }] }).to_string() }),
+        ),
+        resource(
             "aws_sns_topic",
             "admin",
             json!({ "name": format!("{P}-admin-alerts"), "arn": admin, "kms_master_key_id": key }),
@@ -533,4 +543,21 @@ fn a_function_without_errors_or_throttles_alarms_and_a_stream_without_iterator_a
                 "dimensions": { "FunctionName": "ecobid-t1-images-worker" } }),
     ));
     assert_eq!(alarms_can_page(&plan_of(rs)), Vec::<String>::new());
+}
+
+#[test]
+fn a_queue_open_to_s3_without_the_bucket_s_account_is_flagged() {
+    let plan = with("aws_sqs_queue_policy.images", |v| {
+        let mut doc: Value =
+            serde_json::from_str(v["policy"].as_str().expect("policy")).expect("json");
+        doc["Statement"][0]["Condition"]
+            .as_object_mut()
+            .expect("conditions")
+            .remove("StringEquals");
+        v["policy"] = json!(doc.to_string());
+    });
+    assert_flags(
+        bucket_senders_name_their_account(&plan),
+        "aws_sqs_queue_policy.images: lets s3.amazonaws.com send without an aws:SourceAccount condition",
+    );
 }

@@ -24,8 +24,8 @@ fn owned_names(plan: &Plan) -> BTreeSet<String> {
 #[test]
 fn applied_workspace_plans_no_change_and_follows_the_policy() {
     let stack = TestStack::from_env();
-    let plan = stack.plan_no_change(&stack.workspace_a);
-    let violations = policy::all(&plan, &stack.workspace_a);
+    let plan = applied_plan();
+    let violations = policy::all(plan, &stack.workspace_a);
     assert!(
         violations.is_empty(),
         "policy violations in workspace {}:\n{}",
@@ -39,7 +39,7 @@ fn workers_get_the_queue_policy_terraform_applies() {
     // GIVEN the applied workspace WHEN each worker's environment is read as the worker runtime reads it
     // THEN it parses, and its retry policy is the one the queue's redrive policy and mapping were given.
     let stack = TestStack::from_env();
-    let plan = stack.plan_no_change(&stack.workspace_a);
+    let plan = applied_plan();
     for queue in EventQueue::ALL {
         let name = format!("ecobid-{}-{}", stack.workspace_a, queue.key());
         let function = plan
@@ -225,12 +225,20 @@ fn shipped_plans() -> &'static BTreeMap<&'static str, Plan> {
     })
 }
 
+/// The applied workspace A's plan (asserted empty), planned once for the tests that read it.
+fn applied_plan() -> &'static Plan {
+    static PLAN: OnceLock<Plan> = OnceLock::new();
+    PLAN.get_or_init(|| {
+        let stack = TestStack::from_env();
+        stack.plan_no_change(&stack.workspace_a)
+    })
+}
+
 #[test]
 fn every_shipped_environment_outlasts_half_an_hour_of_a_failing_dependency() {
     // GIVEN each environment's queues and workers as Terraform would create them
     let stack = TestStack::from_env();
-    let local_plan = stack.plan_no_change(&stack.workspace_a);
-    let local = budget::retry_budgets(&local_plan, &format!("ecobid-{}", stack.workspace_a))
+    let local = budget::retry_budgets(applied_plan(), &format!("ecobid-{}", stack.workspace_a))
         .unwrap_or_else(|wrong| panic!("{}", wrong.join("\n")));
     let shipped: Vec<(&str, Vec<budget::RetryBudget>)> = shipped_plans()
         .iter()
@@ -271,6 +279,33 @@ fn every_shipped_environment_outlasts_half_an_hour_of_a_failing_dependency() {
         })
         .collect();
     assert!(short.is_empty(), "{}", short.join("\n"));
+}
+
+#[test]
+fn shipped_environments_sign_in_with_srp_only_and_the_local_stack_also_with_a_password() {
+    let flows = |plan: &Plan| -> Vec<String> {
+        let client = plan
+            .of_kind("aws_cognito_user_pool_client")
+            .next()
+            .expect("the app client");
+        let mut f: Vec<String> = client.values["explicit_auth_flows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        f.sort();
+        f
+    };
+    for (env, plan) in shipped_plans() {
+        assert_eq!(
+            flows(plan),
+            ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
+            "{env}"
+        );
+    }
+    assert!(flows(applied_plan()).contains(&"ALLOW_USER_PASSWORD_AUTH".to_owned()));
 }
 
 #[test]
