@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use e2e::faults::{Fault, Faults};
+
 use crate::support::api::{auction_of, correlation, event, events_of, item, profile, Api};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,4 +322,70 @@ async fn flow_3_an_auction_under_100_concurrent_bids_keeps_the_highest_accepted_
         ],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_table_throttles_the_api_answers_429_with_retry_after_never_500() {
+    let api = &Api::on_b().await;
+    let faults = Faults::new(&api.emulator.endpoint);
+    let c = correlation();
+    let posted = api
+        .call(
+            Method::POST,
+            "/items",
+            Some("tilda"),
+            Some(item("free")),
+            &c,
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    let id = posted.body["id"].as_str().expect("id").to_owned();
+    // GIVEN the table refusing reads of that item for a while: 9 refusals, three API calls' worth of the
+    // SDK's 3 attempts each
+    let throttle = faults
+        .inject(
+            Fault::new(
+                "dynamodb",
+                "GetItem",
+                "ProvisionedThroughputExceededException",
+                400,
+            )
+            .times(9)
+            .matching(&id),
+        )
+        .await;
+    // WHEN the app reads the item, retrying as the answers say, until it succeeds
+    let mut statuses = Vec::new();
+    loop {
+        let read = api
+            .call(
+                Method::GET,
+                &format!("/items/{id}"),
+                Some("tilda"),
+                None,
+                &c,
+            )
+            .await;
+        statuses.push(read.status.as_u16());
+        if read.status == StatusCode::OK {
+            assert_eq!(read.body["id"], id.as_str());
+            break;
+        }
+        // THEN every refusal is a 429 problem saying when to come back, never a 5xx
+        assert_eq!(read.status, StatusCode::TOO_MANY_REQUESTS, "{}", read.body);
+        assert_eq!(read.problem(), "throttled", "{}", read.body);
+        let after: u64 = read
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("a Retry-After in seconds");
+        assert!(statuses.len() <= 5, "still refused after {statuses:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(after)).await;
+    }
+    assert!(
+        statuses.contains(&429),
+        "the throttle was felt: {statuses:?}"
+    );
+    assert_eq!(throttle.hits().await, 9, "every refusal was used");
+    eprintln!("reads while the table throttled: {statuses:?}");
 }

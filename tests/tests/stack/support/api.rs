@@ -60,6 +60,8 @@ impl Api {
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) body: Value,
+    /// The `Retry-After` header, if any.
+    pub(crate) retry_after: Option<String>,
 }
 
 impl Answer {
@@ -154,10 +156,16 @@ impl Api {
         }
         let response = request.send().await.expect("HTTP");
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await.expect("body");
         Answer {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            retry_after,
         }
     }
 
