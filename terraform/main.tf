@@ -146,7 +146,7 @@ module "notifications" {
   admin_alert_emails         = var.admin_alert_emails
   push_credentials           = var.push_credentials
   push_credentials_secret_id = var.push_credentials_secret_id
-  email_from                 = var.email.from
+  email_from                 = replace(var.email.from, "{workspace}", terraform.workspace)
   email_verify_domain        = var.email.verify_domain
 }
 

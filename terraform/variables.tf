@@ -188,7 +188,7 @@ variable "push_credentials_secret_id" {
 }
 
 variable "email" {
-  description = "Users' email notices: the sender (an address or \"Name <address>\") and whether its whole domain is verified (DKIM) rather than the one address."
+  description = "Users' email notices: the sender (an address or \"Name <address>\"; {workspace} in it is replaced by the workspace's name) and whether its whole domain is verified (DKIM) rather than the one address. An SES identity belongs to the account, not the workspace: workspaces sharing an account need distinct senders (or domains), which {workspace} gives them."
   type = object({
     from          = string
     verify_domain = optional(bool, true)

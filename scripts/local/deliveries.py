@@ -26,7 +26,9 @@ The patches here also make SES v2 and SNS as strict as AWS where the notificatio
 19. SES v2 CreateEmailIdentity tags the identity under `...:email-identity/<name>`, but an identity's ARN
     is `arn:aws:ses:<region>:<account>:identity/<name>` (Service Authorization Reference, Amazon SES
     resource types), the one ListTagsForResource is asked about, so the tags read back empty (Terraform
-    planned re-adding them after every apply). Patched: tagged under the identity's ARN.
+    planned re-adding them after every apply). Patched: tagged under the identity's ARN. And it creates an
+   identity that exists again, where SES answers AlreadyExistsException: two workspaces of one account
+   claiming one sender both "created" it and retagged each other's. Patched: refused as SES refuses it.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def install() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.ses import models as ses_models
     from moto.ses.exceptions import NotFoundException
+    from moto.core.exceptions import JsonRESTError
     from moto.sesv2 import models as sesv2_models
     from moto.sesv2 import responses as sesv2_responses
     from moto.utilities.utils import get_partition
@@ -187,6 +190,8 @@ def install() -> None:
     create_identity = sesv2_models.SESV2Backend.create_email_identity
 
     def _create_email_identity(self: Any, email_identity: str, tags: Any, *args: Any, **kwargs: Any) -> Any:
+        if email_identity in self.core_backend.email_identities:
+            raise JsonRESTError("AlreadyExistsException", f"Email identity {email_identity} already exists.")
         identity = create_identity(self, email_identity, None, *args, **kwargs)
         identity.tags = tags or []
         if tags:

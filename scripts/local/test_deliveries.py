@@ -155,3 +155,8 @@ def test_configuration_sets_and_identities_read_back_as_terraform_wrote_them(end
     arn = "arn:aws:ses:eu-west-1:123456789012:identity/tagged@ecobid.local"
     assert ses.list_tags_for_resource(ResourceArn=arn)["Tags"] == tags
     assert ses.get_email_identity(EmailIdentity="tagged@ecobid.local")["Tags"] == tags
+    # The identity is the account's: creating it again is refused, as SES refuses it (patch 19).
+    with pytest.raises(ClientError) as again:
+        ses.create_email_identity(EmailIdentity="tagged@ecobid.local", Tags=[{"Key": "Environment", "Value": "b"}])
+    assert again.value.response["Error"]["Code"] == "AlreadyExistsException"
+    assert ses.list_tags_for_resource(ResourceArn=arn)["Tags"] == tags

@@ -82,8 +82,10 @@ push_credentials = {
     service_account_json = "{\"type\": \"service_account\", \"project_id\": \"ecobid-local\"}"
   }
 }
+# One sender identity per workspace: an SES identity is the account's, and the tests apply three workspaces
+# side by side in one account.
 email = {
-  from          = "EcoBid <no-reply@ecobid.local>"
+  from          = "EcoBid <no-reply-{workspace}@ecobid.local>"
   verify_domain = false
 }
 # The pickup reminder comes 10 s (not an hour) before a confirmed pickup, so a test sees it.
