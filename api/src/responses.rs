@@ -114,7 +114,7 @@ pub struct ItemView {
     pub status: ItemStatus,
     /// Photos by id.
     pub photos: BTreeMap<String, PhotoView>,
-    /// The first READY photo's 512 px thumbnail (by upload time); absent until a photo is READY.
+    /// The first READY photo's 512 px thumbnail (in upload order); absent until a photo is READY.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<Cover>,
     pub created_at: DateTime<Utc>,
@@ -135,7 +135,9 @@ impl ItemView {
             .values()
             .filter(|p| p.status == PhotoStatus::Ready)
             .filter_map(|p| Some((p, p.thumbnails.get(COVER_SIZE)?)))
-            .min_by(|(a, _), (b, _)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
+            .min_by(|(a, _), (b, _)| {
+                (a.position, a.created_at, &a.id).cmp(&(b.position, b.created_at, &b.id))
+            })
             .map(|(p, key)| Cover {
                 photo_id: p.id.clone(),
                 size: COVER_SIZE.parse().expect("a number"),
@@ -190,6 +192,7 @@ mod tests {
             labels: vec![],
             reason: (status == PhotoStatus::Rejected).then(|| "flagged".into()),
             created_at: Utc.with_ymd_and_hms(2026, 12, 1, 10, minute, 0).unwrap(),
+            position: minute,
         }
     }
 

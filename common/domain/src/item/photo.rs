@@ -42,6 +42,10 @@ pub struct Photo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Its place among the item's photos in upload order, from 1 (0 on records written before it existed):
+    /// two uploads within one clock tick keep their order, which the cover relies on.
+    #[serde(default)]
+    pub position: u32,
 }
 
 /// The seller adds a photo: PENDING until the images worker has looked at the upload.
@@ -70,6 +74,7 @@ pub fn add_photo(
             labels: vec![],
             reason: None,
             created_at: now,
+            position: item.photos.values().map(|p| p.position).max().unwrap_or(0) + 1,
         },
     );
     Ok(next)

@@ -56,6 +56,11 @@ fn photos_are_pending_and_bounded() {
         item = add_photo(&item, "seller", &i.to_string(), format!("k{i}"), now()).unwrap();
     }
     assert_eq!(item.photos["0"].status, PhotoStatus::Pending);
+    // Added at the same instant, they still keep their upload order (ids sort otherwise: "10" < "2").
+    let order: Vec<u32> = (0..MAX_PHOTOS)
+        .map(|i| item.photos[&i.to_string()].position)
+        .collect();
+    assert_eq!(order, (1..=MAX_PHOTOS as u32).collect::<Vec<_>>());
     assert!(matches!(
         add_photo(&item, "seller", "x", "k".into(), now()),
         Err(DomainError::Unprocessable(Unprocessable::TooManyPhotos, _))
