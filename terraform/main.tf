@@ -164,7 +164,9 @@ module "queues" {
     # A bucket's ARN names no account: the account condition keeps a same-named bucket elsewhere out.
     { service = "s3.amazonaws.com", source_arns = ["arn:${local.partition}:s3:::${local.bucket_names.uploads}"], source_account = local.account_id },
     ] : contains(flatten([for r in values(local.event_routes) : r.targets]), each.key) ? [
-    { service = "events.amazonaws.com", source_arns = [module.event_bus.rule_arn_pattern] },
+    # Every branch has the same attributes: a conditional unifies the objects' types, and an attribute only one
+    # branch has is dropped (the S3 sender lost its account condition that way).
+    { service = "events.amazonaws.com", source_arns = [module.event_bus.rule_arn_pattern], source_account = null },
   ] : []
 }
 
