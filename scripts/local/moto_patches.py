@@ -344,6 +344,8 @@ def _restore(saved: list[tuple[Any, Any, Any, Any]]) -> None:
 
 
 _query_scope = threading.local()
+# The scope of a GSI query (or one without a hash key): every partition.
+_ANY_PARTITION = object()
 _original_all_items = table_models.Table.all_items
 _original_query = table_models.Table.query
 
@@ -364,8 +366,6 @@ def _all_items(self: Any) -> list[Any]:
         return list(stored)
     return [item for hash_set in stored for item in hash_set.values()]
 
-
-_ANY_PARTITION = object()
 
 
 def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
