@@ -295,6 +295,8 @@ module "stream_publisher" {
     batch_size              = var.stream_publisher.batch_size
     batching_window_seconds = var.stream_publisher.batching_seconds
     enabled                 = var.event_source_mappings_enabled
+    maximum_retry_attempts  = var.stream_publisher.retry_attempts
+    on_failure_queue_arn    = module.event_bus.outbox_dlq_arn
   }
 
   policy_statements = [
@@ -302,7 +304,10 @@ module "stream_publisher" {
   ]
 
   environment = {
-    EVENT_BUS_NAME = module.event_bus.bus_name
+    EVENT_BUS_NAME       = module.event_bus.bus_name
+    RETRY_WINDOW_SECONDS = tostring(var.stream_publisher.retry_window_seconds)
+    # Records that can never be published go here at once (the role may send: the mapping's destination).
+    OUTBOX_DLQ_URL = module.event_bus.outbox_dlq_url
   }
 }
 
@@ -382,7 +387,7 @@ module "observability" {
   api_id               = module.http_api.api_id
   api_function_name    = module.api_function.function_name
   table_name           = module.storage.table_name
-  dlq_names            = concat([for q in module.queues : q.dlq_name], [module.event_bus.dlq_name])
-  dlq_alarm_arns       = concat([for q in module.queues : q.dlq_alarm_arn], [module.event_bus.dlq_alarm_arn])
+  dlq_names            = concat([for q in module.queues : q.dlq_name], [module.event_bus.dlq_name, module.event_bus.outbox_dlq_name])
+  dlq_alarm_arns       = concat([for q in module.queues : q.dlq_alarm_arn], [module.event_bus.dlq_alarm_arn, module.event_bus.outbox_dlq_alarm_arn])
   alarm_topic_arn      = module.notifications.admin_topic_arn
 }

@@ -28,6 +28,11 @@ output "events_dlq_url" {
   value       = module.event_bus.dlq_url
 }
 
+output "outbox_dlq_url" {
+  description = "URL of the outbox DLQ: records the stream publisher can never publish, and the batches its mapping gave up on."
+  value       = module.event_bus.outbox_dlq_url
+}
+
 output "table_name" {
   description = "The single DynamoDB table."
   value       = module.storage.table_name
@@ -126,4 +131,9 @@ output "media_base_url" {
 output "cdn_distribution_id" {
   description = "Id of the thumbnails' CloudFront distribution."
   value       = module.cdn.distribution_id
+}
+
+output "stream_publisher" {
+  description = "The stream publisher's settings with their defaults filled in (the tests compute its retry budget from them)."
+  value       = var.stream_publisher
 }

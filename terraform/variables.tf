@@ -125,14 +125,26 @@ variable "queues" {
 }
 
 variable "stream_publisher" {
-  description = "The stream publisher's settings: table stream records to domain events on the bus."
+  description = "The stream publisher's settings: table stream records to domain events on the bus. While the bus refuses events, an invocation retries them for retry_window_seconds, then Lambda retries the batch up to retry_attempts times before it sends it to the outbox DLQ: the stream outlasts (retry_attempts + 1) x retry_window_seconds of outage."
   type = object({
-    batch_size       = optional(number, 100)
-    timeout_seconds  = optional(number, 30)
-    memory_mb        = optional(number, 256)
-    batching_seconds = optional(number, 0)
+    batch_size           = optional(number, 100)
+    timeout_seconds      = optional(number, 30)
+    memory_mb            = optional(number, 256)
+    batching_seconds     = optional(number, 0)
+    retry_attempts       = optional(number, 100)
+    retry_window_seconds = optional(number, 20)
   })
   default = {}
+
+  validation {
+    condition     = var.stream_publisher.retry_window_seconds >= 1 && var.stream_publisher.retry_window_seconds + 5 <= var.stream_publisher.timeout_seconds
+    error_message = "stream_publisher.retry_window_seconds must be at least 1 and leave 5 s of timeout_seconds for the last try."
+  }
+
+  validation {
+    condition     = var.stream_publisher.retry_attempts >= 0 && var.stream_publisher.retry_attempts <= 10000 && floor(var.stream_publisher.retry_attempts) == var.stream_publisher.retry_attempts
+    error_message = "stream_publisher.retry_attempts must be a whole number from 0 to 10000 (a bounded retry: -1 would let one record stall its shard for 24 h)."
+  }
 }
 
 variable "api" {

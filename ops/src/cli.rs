@@ -24,6 +24,8 @@ ecobid-ops -w dev dlq peek notifications-dlq --filter kind=rejected --filter old
 ecobid-ops -w dev dlq redrive images-dlq --filter type=s3:ObjectCreated          (dry run: prints what would move)\n  \
 ecobid-ops -w dev dlq redrive images-dlq --filter type=s3:ObjectCreated --yes --rate 20\n  \
 ecobid-ops -w dev dlq purge events-dlq\n  \
+ecobid-ops -w dev outbox list\n  \
+ecobid-ops -w dev outbox replay --yes\n  \
 ecobid-ops -w dev events replay --from 2026-11-21T08:00:00Z --to 2026-11-21T09:00:00Z --type ItemCreated"
 )]
 pub struct Cli {
@@ -48,6 +50,46 @@ pub enum Command {
     /// Events on the bus: replay from the archive.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// The outbox DLQ: the stream batches the publisher gave up on, their events read back from the stream.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Each letter of the outbox DLQ (a shard and a range of stream records Lambda gave up on) with the
+    /// events of those records, read back from the stream (kept 24 h): publishable, or why never.
+    ///
+    /// Reads the letters without consuming them (each is made visible again at once).
+    List(OutboxListArgs),
+    /// Puts the events of each letter on the bus again, then deletes the letter: a dry run unless --yes.
+    ///
+    /// A letter holding a record that can never be published, or whose records the stream no longer has,
+    /// stays in the DLQ (and is listed with why). Consumers de-duplicate on the event id.
+    Replay(OutboxReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxListArgs {
+    /// Print JSON lines (one letter each) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Letters read at most.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub hold: HoldArg,
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxReplayArgs {
+    /// Act. Without it, only print what would be put on the bus.
+    #[arg(long)]
+    pub yes: bool,
+    /// How long letters being replayed stay hidden from other consumers (released at the end, or visible
+    /// again by themselves after this if the command dies).
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub hold: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]

@@ -109,7 +109,9 @@ impl Letter {
             error_kind: text(ERROR_KIND)
                 .or_else(|| text(EVENTBRIDGE_ERROR_CODE))
                 .unwrap_or_else(|| ErrorKind::RetriesExhausted.as_str().into()),
-            error_message: text(ERROR_MESSAGE).or_else(|| text(EVENTBRIDGE_ERROR_MESSAGE)),
+            error_message: text(ERROR_MESSAGE)
+                .or_else(|| text(EVENTBRIDGE_ERROR_MESSAGE))
+                .or_else(|| crate::outbox::FailureRecord::parse(&m.body).map(|f| f.describe())),
             failed_at,
             receive_count: m.receive_count,
             redrive_count: text(REDRIVE_COUNT)
@@ -136,6 +138,13 @@ fn describe_body(body: &str) -> (String, Option<String>, Option<String>) {
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     if let Some(t) = text(&value, "type") {
         return (t, text(&value, "id"), text(&value, "correlationId"));
+    }
+    if let Some(failure) = crate::outbox::FailureRecord::parse(body) {
+        return (
+            format!("stream:{}", failure.request_context.condition),
+            None,
+            None,
+        );
     }
     if let Some(due) = text(&value, "due") {
         return (format!("due:{due}"), None, text(&value, "correlationId"));

@@ -9,5 +9,6 @@ pub mod commands;
 pub mod dlq;
 pub mod error;
 pub mod letter;
+pub mod outbox;
 pub mod replay;
 pub mod sqs;

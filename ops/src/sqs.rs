@@ -44,10 +44,30 @@ pub struct Dlq {
 }
 
 impl Dlq {
+    /// The outbox DLQ (`<prefix>-outbox-dlq`): what the stream publisher and its mapping gave up on.
+    fn is_outbox(&self) -> bool {
+        self.queue.name.ends_with("-outbox-dlq")
+    }
+
+    /// What feeds a DLQ no queue's redrive policy names, in a word: the outbox DLQ, the outbox stream (the
+    /// records the stream publisher and its mapping gave up on); the bus's, EventBridge's targets.
+    pub fn feeder(&self) -> &'static str {
+        if self.is_outbox() {
+            "the outbox stream"
+        } else {
+            "EventBridge targets"
+        }
+    }
+
     /// What feeds it, for people.
     pub fn fed_by(&self) -> String {
         if self.sources.is_empty() {
-            "EventBridge targets (each letter names its target queue)".into()
+            let how = if self.is_outbox() {
+                "records the publisher gave up on: ecobid-ops outbox list"
+            } else {
+                "each letter names its target queue"
+            };
+            format!("{} ({how})", self.feeder())
         } else {
             self.sources
                 .iter()

@@ -44,6 +44,12 @@ pub struct StreamMapping {
     pub window: Duration,
     pub starting_position: String,
     pub report_failures: bool,
+    /// `BisectBatchOnFunctionError`: a failing invocation's batch is split in two before it is retried.
+    pub bisect: bool,
+    /// `MaximumRetryAttempts` (None: -1, retried until the records expire).
+    pub max_retries: Option<u32>,
+    /// `DestinationConfig.OnFailure`: where the batches given up on are described.
+    pub on_failure: Option<String>,
 }
 
 /// An HTTP API's routes.
@@ -252,6 +258,15 @@ pub async fn discover(aws: &SdkConfig, prefix: &str) -> anyhow::Result<Applied> 
                     .map(|p| p.as_str().to_owned())
                     .unwrap_or_else(|| "TRIM_HORIZON".into()),
                 report_failures,
+                bisect: m.bisect_batch_on_function_error().unwrap_or(false),
+                max_retries: m
+                    .maximum_retry_attempts()
+                    .and_then(|n| u32::try_from(n).ok()),
+                on_failure: m
+                    .destination_config()
+                    .and_then(|d| d.on_failure())
+                    .and_then(|f| f.destination())
+                    .map(str::to_owned),
             });
         }
     }

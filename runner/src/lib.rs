@@ -212,16 +212,26 @@ pub async fn start(options: Options) -> anyhow::Result<Runner> {
         let Some(function) = functions.get(&mapping.function_arn) else {
             continue;
         };
-        summary
-            .stream_mappings
-            .push(format!("{} -> {}", mapping.stream_arn, function.name()));
+        summary.stream_mappings.push(format!(
+            "{} -> {} (bisect on error: {}, retries: {}, on failure: {})",
+            mapping.stream_arn,
+            function.name(),
+            mapping.bisect,
+            mapping
+                .max_retries
+                .map_or_else(|| "until the records expire".to_owned(), |n| n.to_string()),
+            mapping.on_failure.as_deref().unwrap_or("skipped"),
+        ));
         let checkpoints = options.work_dir.join("checkpoints").join(&mapping.uuid);
         stream::play(
             mapping.clone(),
             function.clone(),
             streams.clone(),
             checkpoints,
-            &options.region,
+            stream::Destinations {
+                sqs: sqs_client.clone(),
+                region: options.region.clone(),
+            },
             &mut tasks,
         );
     }

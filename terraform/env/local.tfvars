@@ -63,6 +63,14 @@ queues = {
   }
 }
 
+# The stream publisher scaled down likewise: an invocation retries a refusing bus for 2 s, and Lambda retries
+# the batch 5 times (a budget of 12 s plus the runner's pauses between tries, about 25 s; the default is
+# 101 x 20 s = 33 min 40 s), so a record that can never be published reaches the outbox DLQ within seconds.
+stream_publisher = {
+  retry_attempts       = 5
+  retry_window_seconds = 2
+}
+
 # moto deploys a distribution at once; there is nothing to wait for.
 cdn = {
   wait_for_deployment = false

@@ -57,16 +57,12 @@ pub fn retry_budgets(plan: &Plan, prefix: &str) -> Result<Vec<RetryBudget>, Vec<
     }
 }
 
-fn budget(plan: &Plan, prefix: &str, queue: EventQueue) -> Result<RetryBudget, String> {
-    let config = plan
-        .output("queues")
-        .and_then(|q| q.pointer(&format!("/{}/policy", queue.key())))
-        .ok_or_else(|| {
-            format!(
-                "no queues[{:?}].policy among the plan's outputs",
-                queue.key()
-            )
-        })?;
+/// The policy of `queue` as the `queues` output gives it (`queues.<queue>.policy`, defaults filled in), in
+/// a plan or in what `terraform output -json` shows of an applied workspace.
+pub fn queue_policy(queues: &Value, queue: EventQueue) -> Result<QueuePolicy, String> {
+    let config = queues
+        .pointer(&format!("/{}/policy", queue.key()))
+        .ok_or_else(|| format!("no queues[{:?}].policy among the outputs", queue.key()))?;
     let setting = |key: &str| -> Result<u64, String> {
         config
             .get(key)
@@ -77,6 +73,18 @@ fn budget(plan: &Plan, prefix: &str, queue: EventQueue) -> Result<RetryBudget, S
         u32::try_from(setting(key)?)
             .map_err(|_| format!("queues[{:?}].{key} is too big", queue.key()))
     };
+    QueuePolicy::new(
+        small("max_receive_count")?,
+        Duration::from_secs(setting("backoff_base_seconds")?),
+        Duration::from_secs(setting("backoff_max_seconds")?),
+        small("batch_size")?,
+        small("maximum_concurrency")?,
+    )
+    .map_err(|e| format!("queues[{:?}]: {e}", queue.key()))
+}
+
+fn budget(plan: &Plan, prefix: &str, queue: EventQueue) -> Result<RetryBudget, String> {
+    let policy = queue_policy(plan.output("queues").unwrap_or(&Value::Null), queue)?;
     let queue_name = format!("{prefix}-{queue}");
     let sqs = plan
         .find("aws_sqs_queue", "name", &queue_name)
@@ -92,24 +100,23 @@ fn budget(plan: &Plan, prefix: &str, queue: EventQueue) -> Result<RetryBudget, S
         .and_then(|e| e.get("variables"))
         .cloned()
         .unwrap_or(Value::Null);
-    for (variable, setting_key) in [
-        ("MAX_RECEIVE_COUNT", "max_receive_count"),
-        ("BACKOFF_BASE_SECONDS", "backoff_base_seconds"),
-        ("BACKOFF_MAX_SECONDS", "backoff_max_seconds"),
-        ("BATCH_SIZE", "batch_size"),
-        ("MAX_CONCURRENCY", "maximum_concurrency"),
+    for (variable, wanted) in [
+        ("MAX_RECEIVE_COUNT", u64::from(policy.max_receive_count())),
+        ("BACKOFF_BASE_SECONDS", policy.backoff_base().as_secs()),
+        ("BACKOFF_MAX_SECONDS", policy.backoff_max().as_secs()),
+        ("BATCH_SIZE", u64::from(policy.batch_size())),
+        ("MAX_CONCURRENCY", u64::from(policy.max_concurrency())),
     ] {
         if let Some(given) = env.get(variable).and_then(Value::as_str) {
-            let wanted = setting(setting_key)?.to_string();
-            if given != wanted {
+            if given != wanted.to_string() {
                 return Err(format!(
-                    "{function_name}: {variable}={given} but queues[{:?}].{setting_key} = {wanted}",
+                    "{function_name}: {variable}={given} but the queues variable of {:?} says {wanted}",
                     queue.key()
                 ));
             }
         }
     }
-    let max_receive_count = small("max_receive_count")?;
+    let max_receive_count = policy.max_receive_count();
     if let Some(redrive) = sqs
         .str("redrive_policy")
         .and_then(|p| serde_json::from_str::<Value>(p).ok())
@@ -121,14 +128,6 @@ fn budget(plan: &Plan, prefix: &str, queue: EventQueue) -> Result<RetryBudget, S
             ));
         }
     }
-    let policy = QueuePolicy::new(
-        max_receive_count,
-        Duration::from_secs(setting("backoff_base_seconds")?),
-        Duration::from_secs(setting("backoff_max_seconds")?),
-        small("batch_size")?,
-        small("maximum_concurrency")?,
-    )
-    .map_err(|e| format!("queues[{:?}]: {e}", queue.key()))?;
     let visibility = sqs
         .num("visibility_timeout_seconds")
         .ok_or_else(|| format!("{queue_name}: no visibility_timeout_seconds"))?;
@@ -197,3 +196,34 @@ pub fn human(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The stream publisher's budget in a plan: the outage of the bus the stream survives before Lambda gives a
+/// batch up to the outbox DLQ, `(retry_attempts + 1) x retry_window_seconds` (each invocation retries for the
+/// window, then Lambda retries the batch), from the `stream_publisher` output, cross-checked against the
+/// stream mapping's `maximum_retry_attempts`. A lower bound: Lambda's pauses between retries come on top.
+pub fn stream_budget(plan: &Plan) -> Result<Duration, String> {
+    let config = plan
+        .output("stream_publisher")
+        .ok_or("no stream_publisher among the plan's outputs")?;
+    let setting = |key: &str| {
+        config
+            .get(key)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("stream_publisher.{key} is not a whole number"))
+    };
+    let (attempts, window) = (setting("retry_attempts")?, setting("retry_window_seconds")?);
+    let mapping = plan
+        .of_kind("aws_lambda_event_source_mapping")
+        .find(|m| m.address.starts_with("module.stream_publisher."))
+        .ok_or("no stream mapping of the stream publisher")?;
+    let applied = mapping.num("maximum_retry_attempts");
+    if applied != Some(attempts as f64) {
+        return Err(format!(
+            "the stream mapping's maximum_retry_attempts {applied:?} differs from stream_publisher.retry_attempts {attempts}"
+        ));
+    }
+    if mapping.values.get("bisect_batch_on_function_error") != Some(&Value::Bool(true)) {
+        return Err("the stream mapping does not split failing batches".into());
+    }
+    Ok(Duration::from_secs((attempts + 1) * window))
+}

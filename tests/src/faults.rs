@@ -152,3 +152,162 @@ impl Drop for Injected {
         .join();
     }
 }
+
+/// A dependency as it fails in an outage AWS users see: it throttles first, then answers server errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Dependency {
+    /// The signing name (`dynamodb`, `s3`, ...).
+    pub service: &'static str,
+    /// The throttling error: (code, HTTP status).
+    pub throttled: (&'static str, u16),
+    /// The server error: (code, HTTP status).
+    pub failing: (&'static str, u16),
+    /// Requests one throttled call makes: the SDKs' standard retry mode tries a throttling error 3 times; SNS's
+    /// `Throttled` is not on their list (our classifier adds it), so it is tried once.
+    pub attempts: u32,
+}
+
+/// Each dependency a worker or the publisher calls, with the throttling and server errors of its API
+/// reference (the codes the SDKs classify as throttling and as transient).
+pub mod dependency {
+    use super::Dependency;
+
+    pub const DYNAMODB: Dependency = Dependency {
+        service: "dynamodb",
+        throttled: ("ProvisionedThroughputExceededException", 400),
+        failing: ("InternalServerError", 500),
+        attempts: 3,
+    };
+    pub const S3: Dependency = Dependency {
+        service: "s3",
+        throttled: ("SlowDown", 503),
+        failing: ("InternalError", 500),
+        attempts: 3,
+    };
+    /// SNS's `ThrottledException` travels as the query code `Throttled`.
+    pub const SNS: Dependency = Dependency {
+        service: "sns",
+        throttled: ("Throttled", 429),
+        failing: ("InternalError", 500),
+        attempts: 1,
+    };
+    /// SES v2 (signing name `ses`).
+    pub const SES: Dependency = Dependency {
+        service: "ses",
+        throttled: ("TooManyRequestsException", 429),
+        failing: ("InternalFailure", 500),
+        attempts: 3,
+    };
+    pub const REKOGNITION: Dependency = Dependency {
+        service: "rekognition",
+        throttled: ("ThrottlingException", 400),
+        failing: ("InternalServerError", 500),
+        attempts: 3,
+    };
+    pub const SCHEDULER: Dependency = Dependency {
+        service: "scheduler",
+        throttled: ("ThrottlingException", 429),
+        failing: ("InternalServerException", 500),
+        attempts: 3,
+    };
+    pub const EVENTBRIDGE: Dependency = Dependency {
+        service: "events",
+        throttled: ("ThrottlingException", 400),
+        failing: ("InternalException", 500),
+        attempts: 3,
+    };
+}
+
+/// An outage in force: `operations` of a dependency throttle the first call (its [`Dependency::attempts`]) and then
+/// answer server errors, until `period` after the first request it refused; then they pass again. Timed from
+/// the first refusal, not from its start, so the flow meets the whole of it however long it takes to get there.
+#[derive(Debug)]
+pub struct Outage {
+    pub dependency: Dependency,
+    pub period: Duration,
+    /// Once it is over: the requests it refused, (throttled, server errors).
+    ended: tokio::sync::watch::Receiver<Option<(u64, u64)>>,
+}
+
+impl Faults {
+    /// Starts an outage of `operations` of `dependency` for `period`, for requests matching `matching`.
+    pub async fn outage(
+        &self,
+        dependency: Dependency,
+        operations: &[&str],
+        matching: &str,
+        period: Duration,
+    ) -> Outage {
+        let fault = |op: &str, (code, status): (&str, u16)| {
+            Fault::new(dependency.service, op, code, status)
+                .matching(matching)
+                .message(&format!("injected outage of {}", dependency.service))
+        };
+        // The first active fault a request matches answers it: the throttles, registered first, until each
+        // has refused its share; the server errors after them, until the watcher ends them.
+        let mut throttles = Vec::new();
+        for op in operations {
+            throttles.push(
+                self.inject(fault(op, dependency.throttled).times(dependency.attempts))
+                    .await,
+            );
+        }
+        let mut failures = Vec::new();
+        for op in operations {
+            failures.push(self.inject(fault(op, dependency.failing)).await);
+        }
+        let ids = |f: &[Injected]| f.iter().map(|f| f.id().to_owned()).collect::<Vec<_>>();
+        let (throttled, failing) = (ids(&throttles), ids(&failures));
+        let (tell, ended) = tokio::sync::watch::channel(None);
+        let watcher = self.clone();
+        let all = [throttled.clone(), failing.clone()].concat();
+        tokio::spawn(async move {
+            // The throttles' faults end by themselves; holding them here removes them when the outage ends.
+            let _throttles = throttles;
+            while watcher.refused(&all).await == 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(period).await;
+            // Counted just before the faults go (a removed fault's count goes with it): the throttles are
+            // spent by now; a server error in the last moment may be missed.
+            let felt = (
+                watcher.refused(&throttled).await,
+                watcher.refused(&failing).await,
+            );
+            for f in failures {
+                f.remove().await;
+            }
+            let _ = tell.send(Some(felt));
+        });
+        Outage {
+            dependency,
+            period,
+            ended,
+        }
+    }
+
+    async fn refused(&self, ids: &[String]) -> u64 {
+        let mut n = 0;
+        for id in ids {
+            n += self.hits(id).await;
+        }
+        n
+    }
+}
+
+impl Outage {
+    /// Once the outage is over (waiting for it), the requests it refused: (throttled, server errors).
+    pub async fn felt(&self) -> (u64, u64) {
+        let mut ended = self.ended.clone();
+        let felt = *ended
+            .wait_for(Option::is_some)
+            .await
+            .expect("the outage's watcher reports its end");
+        felt.unwrap_or_default()
+    }
+
+    /// Waits until the dependency has recovered.
+    pub async fn over(&self) {
+        self.felt().await;
+    }
+}

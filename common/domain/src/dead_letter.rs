@@ -28,6 +28,63 @@ pub mod eventbridge {
     pub const EXHAUSTED_RETRY_CONDITION: &str = "EXHAUSTED_RETRY_CONDITION";
 }
 
+/// What Lambda sends a stream mapping's on-failure destination (the outbox DLQ) for a batch it gave up on:
+/// where the records are (their shard and sequence range), not the records, which stay in the stream for 24 h
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html>).
+pub mod stream {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct FailureRecord {
+        pub request_context: RequestContext,
+        pub timestamp: String,
+        #[serde(rename = "DDBStreamBatchInfo")]
+        pub batch: BatchInfo,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RequestContext {
+        pub function_arn: String,
+        /// `RetryAttemptsExhausted` or `RecordAgeExceeded`.
+        pub condition: String,
+        #[serde(default)]
+        pub approximate_invoke_count: u32,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct BatchInfo {
+        pub shard_id: String,
+        pub start_sequence_number: String,
+        pub end_sequence_number: String,
+        pub batch_size: u32,
+        pub stream_arn: String,
+    }
+
+    impl FailureRecord {
+        /// The record a body holds, if it is one.
+        pub fn parse(body: &str) -> Option<Self> {
+            serde_json::from_str(body).ok()
+        }
+
+        /// One line: what was given up on, and where it is.
+        pub fn describe(&self) -> String {
+            let b = &self.batch;
+            format!(
+                "{}: {} stream record(s) {}..{} of {} after {} invocation(s) (read them within 24 h: ecobid-ops outbox list)",
+                self.request_context.condition,
+                b.batch_size,
+                b.start_sequence_number,
+                b.end_sequence_number,
+                b.shard_id,
+                self.request_context.approximate_invoke_count,
+            )
+        }
+    }
+}
+
 string_enum!(
     /// Why a message was given up on (the `error.kind` attribute).
     ErrorKind {
@@ -47,6 +104,20 @@ string_enum!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lambdas_failure_record_reads_back_with_where_the_records_are() {
+        // The shape of the invocation record in Lambda's documentation (services-dynamodb-errors).
+        let body = r#"{"requestContext":{"requestId":"316aa6d0-8154-xmpl-9af7-85d5f4a6bc81","functionArn":"arn:aws:lambda:us-east-2:123456789012:function:myfunction","condition":"RetryAttemptsExhausted","approximateInvokeCount":1},"responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},"version":"1.0","timestamp":"2019-11-14T00:38:06.021Z","DDBStreamBatchInfo":{"shardId":"shardId-00000001573689847184-864758bb","startSequenceNumber":"800000000003126276362","endSequenceNumber":"800000000003126276362","approximateArrivalOfFirstRecord":"2019-11-14T00:38:04Z","approximateArrivalOfLastRecord":"2019-11-14T00:38:05Z","batchSize":1,"streamArn":"arn:aws:dynamodb:us-east-2:123456789012:table/mytable/stream/2019-11-14T00:04:06.388"}}"#;
+        let r = stream::FailureRecord::parse(body).expect("a failure record");
+        assert_eq!(r.batch.start_sequence_number, "800000000003126276362");
+        assert_eq!(r.batch.batch_size, 1);
+        assert!(r.describe().starts_with("RetryAttemptsExhausted: 1 stream record(s) 800000000003126276362..800000000003126276362 of shardId-00000001573689847184-864758bb"), "{}", r.describe());
+        assert_eq!(
+            stream::FailureRecord::parse(r#"{"type":"ItemCreated"}"#),
+            None
+        );
+    }
 
     #[test]
     fn kinds_read_back_from_their_text() {

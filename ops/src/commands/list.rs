@@ -52,7 +52,7 @@ pub(super) async fn run(sqs: &Sqs, ws: &Workspace, args: &ListArgs) -> Result<Ex
     );
     for (d, s, complete) in &rows {
         let fed_by = if d.sources.is_empty() {
-            "EventBridge targets".to_owned()
+            d.feeder().to_owned()
         } else {
             d.sources
                 .iter()

@@ -7,7 +7,7 @@ use chrono::Utc;
 use indicatif::ProgressBar;
 
 use crate::audit::{Audit, Record};
-use crate::cli::{Cli, Command, DlqCommand, EventsCommand};
+use crate::cli::{Cli, Command, DlqCommand, EventsCommand, OutboxCommand};
 use crate::dlq::Scan;
 use crate::error::OpsError;
 use crate::letter::Letter;
@@ -18,6 +18,7 @@ use crate::sqs::{depth, Dlq, Sqs, Workspace};
 const DRY_RUN_HOLD: Duration = Duration::from_secs(60);
 
 mod list;
+mod outbox;
 mod peek;
 mod purge;
 mod redrive;
@@ -26,6 +27,7 @@ mod redrive;
 pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
     /// Who acts, for the audit log (the caller's ARN and the local user).
     pub who: String,
 }
@@ -44,17 +46,21 @@ pub async fn run(cli: Cli, clients: Clients) -> Result<ExitCode, OpsError> {
     };
     match cli.command {
         Command::Dlq(command) => {
-            let sqs = Sqs {
-                client: clients.sqs.clone(),
-            };
-            let ws = Workspace::discover(&sqs.client, &workspace)
-                .await
-                .map_err(OpsError::Aws)?;
+            let (sqs, ws) = queues_of(&clients.sqs, &workspace).await?;
             match command {
                 DlqCommand::List(args) => list::run(&sqs, &ws, &args).await,
                 DlqCommand::Peek(args) => peek::run(&sqs, &ws, &args).await,
                 DlqCommand::Redrive(args) => redrive::run(&sqs, &ws, &args, audit).await,
                 DlqCommand::Purge(args) => purge::run(&sqs, &ws, &args, audit).await,
+            }
+        }
+        Command::Outbox(command) => {
+            let (sqs, ws) = queues_of(&clients.sqs, &workspace).await?;
+            match command {
+                OutboxCommand::List(args) => outbox::list(&sqs, &clients.streams, &ws, &args).await,
+                OutboxCommand::Replay(args) => {
+                    outbox::replay(&sqs, &clients.streams, &clients.events, &ws, &args, audit).await
+                }
             }
         }
         Command::Events(EventsCommand::Replay(args)) => {
@@ -194,7 +200,22 @@ impl Clients {
         Ok(Self {
             sqs: aws_sdk_sqs::Client::new(aws),
             events: aws_sdk_eventbridge::Client::new(aws),
+            streams: aws_sdk_dynamodbstreams::Client::new(aws),
             who,
         })
     }
+}
+
+/// The workspace's queues, for the commands that work on its DLQs.
+async fn queues_of(
+    client: &aws_sdk_sqs::Client,
+    workspace: &str,
+) -> Result<(Sqs, Workspace), OpsError> {
+    let sqs = Sqs {
+        client: client.clone(),
+    };
+    let ws = Workspace::discover(&sqs.client, workspace)
+        .await
+        .map_err(OpsError::Aws)?;
+    Ok((sqs, ws))
 }

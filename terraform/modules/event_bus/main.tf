@@ -52,12 +52,31 @@ resource "aws_sqs_queue_policy" "dlq" {
   policy    = data.aws_iam_policy_document.dlq.json
 }
 
+# The outbox DLQ: the records the stream publisher can never publish (sent by the publisher, with why), and
+# what its mapping gives up on after its retries (Lambda's record of each batch: its shard and sequence range;
+# the records stay in the stream for 24 h). `ecobid-ops outbox list` shows both; `outbox replay` publishes.
+resource "aws_sqs_queue" "outbox_dlq" {
+  name                      = "${var.name_prefix}-outbox-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+locals {
+  dead_letter_queues = {
+    events = { name = aws_sqs_queue.dlq.name, why = "EventBridge could not deliver events to their queue: see ${aws_sqs_queue.dlq.name}." }
+    outbox = { name = aws_sqs_queue.outbox_dlq.name, why = "The stream publisher gave up on outbox records (events not on the bus): ecobid-ops outbox list, then outbox replay within 24 h, while the stream still holds them." }
+  }
+}
+
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${aws_sqs_queue.dlq.name}-not-empty"
-  alarm_description   = "EventBridge could not deliver events to their queue: see ${aws_sqs_queue.dlq.name}."
+  for_each = local.dead_letter_queues
+
+  alarm_name          = "${each.value.name}-not-empty"
+  alarm_description   = each.value.why
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  dimensions          = { QueueName = each.value.name }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 1
@@ -67,6 +86,11 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   alarm_actions       = [var.alarm_topic_arn]
   ok_actions          = [var.alarm_topic_arn]
   tags                = var.tags
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_depth
+  to   = aws_cloudwatch_metric_alarm.dlq_depth["events"]
 }
 
 #### One rule per routed event type ###############################################

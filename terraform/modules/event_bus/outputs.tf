@@ -40,5 +40,25 @@ output "dlq_name" {
 
 output "dlq_alarm_arn" {
   description = "ARN of the alarm on the bus DLQ's depth."
-  value       = aws_cloudwatch_metric_alarm.dlq_depth.arn
+  value       = aws_cloudwatch_metric_alarm.dlq_depth["events"].arn
+}
+
+output "outbox_dlq_arn" {
+  description = "ARN of the queue the stream publisher's mapping sends the batches it gives up on to (its on-failure destination)."
+  value       = aws_sqs_queue.outbox_dlq.arn
+}
+
+output "outbox_dlq_name" {
+  description = "Name of the stream publisher's on-failure destination."
+  value       = aws_sqs_queue.outbox_dlq.name
+}
+
+output "outbox_dlq_alarm_arn" {
+  description = "ARN of the alarm on the stream publisher's on-failure destination holding anything."
+  value       = aws_cloudwatch_metric_alarm.dlq_depth["outbox"].arn
+}
+
+output "outbox_dlq_url" {
+  description = "URL of the outbox DLQ: the stream publisher sends the records that can never be published there itself."
+  value       = aws_sqs_queue.outbox_dlq.id
 }

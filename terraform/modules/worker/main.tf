@@ -75,6 +75,16 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # Lambda sends what the stream mapping gives up on to its on-failure destination with the function's role.
+  dynamic "statement" {
+    for_each = try(var.stream_source.on_failure_queue_arn, null) == null ? [] : [var.stream_source]
+    content {
+      sid       = "SendDiscardedStreamBatchesToDestination"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value.on_failure_queue_arn]
+    }
+  }
+
   dynamic "statement" {
     for_each = var.policy_statements
     content {
@@ -167,7 +177,20 @@ resource "aws_lambda_event_source_mapping" "stream" {
   batch_size                         = var.stream_source.batch_size
   maximum_batching_window_in_seconds = var.stream_source.batching_window_seconds
   function_response_types            = ["ReportBatchItemFailures"]
-  # Never skip a record: a failed batch is retried until it succeeds (records expire from the stream after 24 h).
-  maximum_retry_attempts        = -1
-  maximum_record_age_in_seconds = -1
+  # A failing invocation is split in two, then in two again (splits do not count as retries): records that
+  # can be handled are, and one that cannot is soon alone. A batch still failing after maximum_retry_attempts
+  # retries goes to the on-failure destination (where the records are, not the records: they stay in the
+  # stream for 24 h), and the shard moves on.
+  bisect_batch_on_function_error = true
+  maximum_retry_attempts         = var.stream_source.maximum_retry_attempts
+  maximum_record_age_in_seconds  = -1
+
+  dynamic "destination_config" {
+    for_each = var.stream_source.on_failure_queue_arn == null ? [] : [var.stream_source.on_failure_queue_arn]
+    content {
+      on_failure {
+        destination_arn = destination_config.value
+      }
+    }
+  }
 }

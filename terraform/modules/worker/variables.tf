@@ -168,13 +168,15 @@ variable "sqs_source" {
 }
 
 variable "stream_source" {
-  description = "DynamoDB stream that feeds the function (null: none). Failed batches are retried, never skipped, and reported per record."
+  description = "DynamoDB stream that feeds the function (null: none). Failures are reported per record; a failing invocation's batch is split in two; a batch still failing after maximum_retry_attempts retries (-1: until its records expire after 24 h) is sent to the on_failure_queue_arn SQS queue (where its records are in the stream), and the shard moves on."
   type = object({
     stream_arn              = string
     batch_size              = optional(number, 100)
     batching_window_seconds = optional(number, 0)
     starting_position       = optional(string, "TRIM_HORIZON")
     enabled                 = optional(bool, true)
+    maximum_retry_attempts  = optional(number, -1)
+    on_failure_queue_arn    = optional(string)
   })
   default = null
 
@@ -186,6 +188,16 @@ variable "stream_source" {
   validation {
     condition     = var.stream_source == null || (try(var.stream_source.batch_size, 0) >= 1 && try(var.stream_source.batch_size, 0) <= 10000)
     error_message = "stream_source.batch_size must be between 1 and 10000."
+  }
+
+  validation {
+    condition     = var.stream_source == null || (try(var.stream_source.maximum_retry_attempts, 0) >= -1 && try(var.stream_source.maximum_retry_attempts, 0) <= 10000 && floor(try(var.stream_source.maximum_retry_attempts, 0)) == try(var.stream_source.maximum_retry_attempts, 0))
+    error_message = "stream_source.maximum_retry_attempts must be a whole number from -1 (until the records expire) to 10000."
+  }
+
+  validation {
+    condition     = try(var.stream_source.on_failure_queue_arn, null) == null || can(regex("^arn:aws[a-z-]*:sqs:", var.stream_source.on_failure_queue_arn))
+    error_message = "stream_source.on_failure_queue_arn must be an SQS queue ARN."
   }
 }
 

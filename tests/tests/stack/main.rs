@@ -10,5 +10,6 @@ mod infrastructure;
 mod local_runner;
 mod notifications;
 mod ops;
+mod outages;
 mod workers;
 mod zz_after_all;

@@ -1,31 +1,19 @@
 //! Notifications that reach people, on the local stack through the real API and workers: each neighbour of a
 //! new item told once on their device and once by email through throttles of the claim writes, SNS and SES; a
 //! disabled endpoint forgotten without the user's other device hearing twice; opt-outs honoured; the pickup
-//! reminder to both parties of a pickup that still stands, and none for one cancelled first.
+//! reminder to both parties of a pickup that still stands, and none for one cancelled first; the seller of a
+//! listing that expires untaken told once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use e2e::faults::{Fault, Faults};
-use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::api::{correlation, Api};
+use crate::support::api::{correlation, item_at, neighbours, run_id, somewhere, Api};
 use crate::support::emulator::{eventually, queue_depth};
-use crate::support::notices::{notices, once_each, Notice};
-
-/// A point of its own per run (no other test's users live there), as (lat, lon).
-fn somewhere() -> (f64, f64) {
-    let n = uuid::Uuid::new_v4().as_u128();
-    let lat = -50.0 + (n % 10_000) as f64 / 100.0;
-    let lon = -170.0 + ((n >> 20) % 34_000) as f64 / 100.0;
-    (lat, lon)
-}
-
-fn run_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
-}
+use crate::support::notices::{deliver_again, notices, once_each, Notice};
 
 /// How many users live near the item: 300 (the acceptance's figure), `ECOBID_NOTIFY_AUDIENCE` to change it.
 fn audience() -> usize {
@@ -33,31 +21,6 @@ fn audience() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300)
-}
-
-/// Makes `names` users living at (lat, lon) (each with a device and a verified address); their subs.
-async fn neighbours(api: &Api, names: &[String], at: (f64, f64), c: &str) -> Vec<String> {
-    futures::stream::iter(names.iter().enumerate())
-        .map(|(i, name)| async move {
-            // Within ~100 m of the point: the same home cell or a neighbour of it.
-            let offset = (i % 10) as f64 * 0.0001;
-            let home = json!({ "home": { "lat": at.0 + offset, "lon": at.1 } });
-            let put = api
-                .call(Method::PUT, "/users/me", Some(name), Some(home), c)
-                .await;
-            assert_eq!(put.status, StatusCode::OK, "{}", put.body);
-            api.user(name).await.0
-        })
-        .buffer_unordered(12)
-        .collect()
-        .await
-}
-
-fn item_at(at: (f64, f64)) -> Value {
-    json!({
-        "title": "Oak table", "description": "Solid oak, seats six", "category": "furniture",
-        "location": { "lat": at.0, "lon": at.1 }, "mode": "free"
-    })
 }
 
 /// The durations (ms) of the function's invocations, from the report lines the runner writes as Lambda does.
@@ -316,7 +279,15 @@ async fn opted_out_users_get_nothing_on_that_channel() {
         )
         .await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
-    notices.wait(api, &c, "ItemCreated", &[&subs[1]]).await;
+    // Every notice due (a test running meanwhile may throttle SNS or SES: some arrive after a retry), then
+    // a while for any that should not come.
+    let due = [
+        (subs[1].as_str(), "push"),
+        (subs[1].as_str(), "email"),
+        (subs[2].as_str(), "email"),
+        (subs[3].as_str(), "push"),
+    ];
+    notices.wait_for(&c, "ItemCreated", &due).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let by = counts(&notices.of(&c).await);
     let got = |i: usize, channel: &str| by.get(&(subs[i].clone(), channel.to_owned())).copied();
@@ -427,5 +398,65 @@ async fn an_android_device_gets_an_endpoint_of_the_fcm_application() {
             .is_some_and(|a| a.contains("/GCM/")),
         "{}",
         android.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_expires_untaken_tells_its_seller_once() {
+    let api = &Api::on_b().await;
+    let notices = notices(api).await;
+    let c = correlation();
+    let name = format!("lapsed-{}", run_id());
+    let seller = api.user(&name).await.0;
+    // GIVEN a listing nobody took, whose 30 days have run out (time travel: its expiresAt moved into the past,
+    // as only the store's own write would; every other field as the API wrote it)
+    let posted = api
+        .call(
+            Method::POST,
+            "/items",
+            Some(&name),
+            Some(item_at(somewhere())),
+            &c,
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    let id = posted.body["id"].as_str().expect("id").to_owned();
+    let dynamo = aws_sdk_dynamodb::Client::new(&api.emulator.aws);
+    let s = aws_sdk_dynamodb::types::AttributeValue::S;
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    dynamo
+        .update_item()
+        .table_name(api.outputs["table_name"].as_str().expect("table"))
+        .key("PK", s(format!("ITEM#{id}")))
+        .key("SK", s("METADATA".into()))
+        .update_expression("SET expiresAt = :past")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":past", s(past))
+        .send()
+        .await
+        .expect("the listing's expiresAt moved");
+    // WHEN the daily sweep comes due (what its schedule sends the expiries queue), twice
+    let sweep = json!({"due": "stale-listings", "correlationId": c}).to_string();
+    deliver_again(api, "expiries", sweep.clone()).await;
+    // THEN the listing is EXPIRED and its seller is told, once on each channel
+    let told = notices.wait(api, &c, "ItemExpired", &[&seller]).await;
+    let item = api
+        .call(Method::GET, &format!("/items/{id}"), None, None, &c)
+        .await;
+    assert_eq!(item.body["status"], "EXPIRED", "{}", item.body);
+    deliver_again(api, "expiries", sweep).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let all: Vec<Notice> = notices
+        .of(&c)
+        .await
+        .into_iter()
+        .filter(|n| n.event_type == "ItemExpired" && n.recipient == seller)
+        .collect();
+    once_each(&all);
+    assert_eq!(
+        all.len(),
+        2,
+        "one push, one email: {all:?} (first {told:?})"
     );
 }

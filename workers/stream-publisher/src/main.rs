@@ -1,21 +1,25 @@
 //! Wiring only: the relay is in the library.
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use stream_publisher::{relay, EventBridgeBus, StreamEvent};
+use stream_publisher::{relay, EventBridgeBus, OutboxDlq, StreamEvent, DEFAULT_RETRY_WINDOW};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infra::lambda::init_telemetry();
-    let bus_name = std::env::var("EVENT_BUS_NAME")
-        .map_err(|_| "environment variable EVENT_BUS_NAME is not set")?;
+    let bus_name = infra::config::required("EVENT_BUS_NAME")?;
+    let dlq_url = infra::config::required("OUTBOX_DLQ_URL")?;
+    let window =
+        infra::config::optional_seconds("RETRY_WINDOW_SECONDS")?.unwrap_or(DEFAULT_RETRY_WINDOW);
     let aws = infra::lambda::aws_config().await;
     let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&aws), bus_name);
+    let letters = OutboxDlq::new(aws_sdk_sqs::Client::new(&aws), dlq_url);
     let serve = lambda_runtime::run(service_fn(|event: LambdaEvent<StreamEvent>| {
-        let bus = &bus;
+        let (bus, letters) = (&bus, &letters);
         async move {
-            let response = relay(bus, &event.payload).await;
+            // Records that cannot be dead-lettered fail the invocation: Lambda splits the batch and retries.
+            let response = relay(bus, letters, &event.payload, window).await;
             infra::metrics::flush();
-            Ok::<_, lambda_runtime::Error>(response)
+            response.map_err(lambda_runtime::Error::from)
         }
     }));
     // Boxed: the runtime's future is too deep for the compiler's layout of `main`'s own.

@@ -339,3 +339,48 @@ pub(crate) async fn auction_of(
         created.body,
     )
 }
+
+/// Eight hex digits of a run of its own (users named after it are new).
+pub(crate) fn run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+/// A point of its own per run (no other test's users live there), as (lat, lon).
+pub(crate) fn somewhere() -> (f64, f64) {
+    let n = uuid::Uuid::new_v4().as_u128();
+    let lat = -50.0 + (n % 10_000) as f64 / 100.0;
+    let lon = -170.0 + ((n >> 20) % 34_000) as f64 / 100.0;
+    (lat, lon)
+}
+
+/// Makes `names` users living at (lat, lon) (each with a device and a verified address); their subs.
+pub(crate) async fn neighbours(
+    api: &Api,
+    names: &[String],
+    at: (f64, f64),
+    c: &str,
+) -> Vec<String> {
+    use futures::StreamExt;
+    futures::stream::iter(names.iter().enumerate())
+        .map(|(i, name)| async move {
+            // Within ~100 m of the point: the same home cell or a neighbour of it.
+            let offset = (i % 10) as f64 * 0.0001;
+            let home = json!({ "home": { "lat": at.0 + offset, "lon": at.1 } });
+            let put = api
+                .call(Method::PUT, "/users/me", Some(name), Some(home), c)
+                .await;
+            assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+            api.user(name).await.0
+        })
+        .buffer_unordered(12)
+        .collect()
+        .await
+}
+
+/// A free item at (lat, lon).
+pub(crate) fn item_at(at: (f64, f64)) -> Value {
+    json!({
+        "title": "Oak table", "description": "Solid oak, seats six", "category": "furniture",
+        "location": { "lat": at.0, "lon": at.1 }, "mode": "free"
+    })
+}

@@ -117,23 +117,58 @@ impl Notices {
         event_type: &str,
         recipients: &[&str],
     ) -> Vec<Notice> {
+        self.wait_on_both_within(c, event_type, recipients, Duration::from_secs(90))
+            .await
+    }
+
+    /// [`Notices::wait`], for at most `within` (an outage's tests wait for as long as it lasts).
+    pub(crate) async fn wait_on_both_within(
+        &self,
+        c: &str,
+        event_type: &str,
+        recipients: &[&str],
+        within: Duration,
+    ) -> Vec<Notice> {
+        let expected: Vec<(&str, &str)> = recipients
+            .iter()
+            .flat_map(|r| [(*r, "push"), (*r, "email")])
+            .collect();
+        self.wait_within(c, event_type, &expected, within).await
+    }
+
+    /// Waits until the notices about events of `event_type` of correlation `c` to each (recipient, channel)
+    /// have all arrived; returns every notice of that type and correlation seen so far.
+    pub(crate) async fn wait_for(
+        &self,
+        c: &str,
+        event_type: &str,
+        expected: &[(&str, &str)],
+    ) -> Vec<Notice> {
+        self.wait_within(c, event_type, expected, Duration::from_secs(90))
+            .await
+    }
+
+    /// [`Notices::wait_for`], for at most `within` (an outage's tests wait for as long as it lasts).
+    pub(crate) async fn wait_within(
+        &self,
+        c: &str,
+        event_type: &str,
+        expected: &[(&str, &str)],
+        within: Duration,
+    ) -> Vec<Notice> {
         eventually(
-            Duration::from_secs(90),
-            &format!("{event_type} notices for {recipients:?}"),
+            within,
+            &format!("{event_type} notices to {expected:?}"),
             || async {
                 let of: Vec<Notice> = self
                     .of(c)
                     .await
                     .into_iter()
-                    .filter(|n| {
-                        n.event_type == event_type && recipients.contains(&n.recipient.as_str())
-                    })
+                    .filter(|n| n.event_type == event_type)
                     .collect();
-                let complete = recipients.iter().all(|r| {
-                    ["push", "email"]
-                        .iter()
-                        .all(|c| of.iter().any(|n| n.recipient == *r && n.channel == *c))
-                });
+                let complete = expected
+                    .iter()
+                    .all(|(r, ch)| of.iter().any(|n| n.recipient == *r && n.channel == *ch));
                 complete.then_some(of)
             },
         )

@@ -54,20 +54,27 @@ pub(crate) async fn upload(
 
 /// Waits until the photo with `key` is no longer PENDING; returns it.
 pub(crate) async fn settled(api: &Api, item_id: &str, key: &str, c: &str) -> Value {
-    eventually(
-        Duration::from_secs(90),
-        &format!("photo {key} settled"),
-        || async {
-            let got = api
-                .call(Method::GET, &format!("/items/{item_id}"), None, None, c)
-                .await;
-            got.body["photos"]
-                .as_object()?
-                .values()
-                .find(|p| p["key"] == key && p["status"] != "PENDING")
-                .cloned()
-        },
-    )
+    settled_within(api, item_id, key, c, Duration::from_secs(90)).await
+}
+
+/// [`settled`], for at most `within`.
+pub(crate) async fn settled_within(
+    api: &Api,
+    item_id: &str,
+    key: &str,
+    c: &str,
+    within: Duration,
+) -> Value {
+    eventually(within, &format!("photo {key} settled"), || async {
+        let got = api
+            .call(Method::GET, &format!("/items/{item_id}"), None, None, c)
+            .await;
+        got.body["photos"]
+            .as_object()?
+            .values()
+            .find(|p| p["key"] == key && p["status"] != "PENDING")
+            .cloned()
+    })
     .await
 }
 
