@@ -40,6 +40,7 @@ locals {
     "GET /items"                       = false
     "GET /items/{id}"                  = false
     "POST /items"                      = true
+    "PATCH /items/{id}"                = true
     "DELETE /items/{id}"               = true
     "POST /items/{id}/photos"          = true
     "POST /items/{id}/reserve"         = true
@@ -53,8 +54,15 @@ locals {
     "GET /auctions/{id}/bids"          = false
     "GET /users/me"                    = true
     "PUT /users/me"                    = true
+    "DELETE /users/me"                 = true
     "POST /users/me/devices"           = true
     "DELETE /users/me/devices/{id}"    = true
+    "GET /users/me/items"              = true
+    "GET /users/me/reservations"       = true
+    "GET /users/me/auctions"           = true
+    "GET /users/me/bids"               = true
+    "GET /users/{id}"                  = false
+    "GET /users/{id}/ratings"          = false
     "POST /users/{id}/ratings"         = true
   }
 
@@ -331,6 +339,11 @@ module "api_function" {
     { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]), resources = local.table_resources },
     # The presigned POST for photo uploads is signed with the function's credentials.
     { sid = "PresignUploads", actions = ["s3:PutObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*"] },
+    # DELETE /users/me: the account's photos (uploads/<user>/..., <user>/... in the thumbnails bucket) and its
+    # user in the pool.
+    { sid = "ListPhotos", actions = ["s3:ListBucket"], resources = [module.storage.uploads_bucket_arn, module.storage.thumbnails_bucket_arn] },
+    { sid = "ErasePhotos", actions = ["s3:DeleteObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*", "${module.storage.thumbnails_bucket_arn}/*"] },
+    { sid = "DeleteUser", actions = ["cognito-idp:AdminDeleteUser"], resources = [module.http_api.user_pool_arn] },
     ],
     # Push tokens become endpoints of the configured platform applications (none configured: no statement):
     # created, read and corrected on registration, deleted on unregistration.
@@ -351,6 +364,9 @@ module "api_function" {
     PUSH_APPLICATION_ARN_ANDROID = lookup(module.notifications.push_application_arns, "android", "")
     # Thumbnails are served from here: <MEDIA_BASE_URL>/<thumbnail key>.
     MEDIA_BASE_URL = module.cdn.media_base_url
+    # A deleted account's photos go from both buckets; its user from the pool.
+    THUMBNAILS_BUCKET = module.storage.thumbnails_bucket
+    USER_POOL_ID      = module.http_api.user_pool_id
   }
 }
 

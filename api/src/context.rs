@@ -17,6 +17,7 @@ use lambda_http::request::RequestContext;
 use tracing::{info, info_span, Instrument};
 
 use crate::error::ApiError;
+use crate::AppState;
 
 pub static CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
@@ -73,10 +74,14 @@ pub struct Correlation(pub CorrelationId);
 /// stored and as cursors carry it).
 pub struct Actor(pub Ctx);
 
-impl<S: Send + Sync> FromRequestParts<S> for Actor {
+impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    /// Also refuses a deleted account's token (still unexpired: the authorizer cannot know).
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         // Routes that need a token are behind the authorizer: no claims here means a route declared without it.
         let caller = caller_of(&parts.extensions).ok_or_else(ApiError::unauthorized)?;
         let correlation = parts
@@ -84,6 +89,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
             .get::<Correlation>()
             .map_or_else(CorrelationId::random, |c| c.0);
         tracing::Span::current().record("caller", caller.as_str());
+        state.service.admit(&caller).await?;
         Ok(Actor(Ctx {
             caller,
             correlation,

@@ -148,6 +148,12 @@ impl From<DomainError> for ApiError {
             DomainError::Unprocessable(reason, _) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, reason.code(), detail)
             }
+            DomainError::AccountDeleted => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "account-deleted", detail)
+            }
+            DomainError::Stale(_) => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, "version-mismatch", detail)
+            }
         }
     }
 }

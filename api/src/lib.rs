@@ -3,6 +3,7 @@
 //! translate: HTTP in, a use-case of `domain::service`, HTTP out; errors are RFC 9457 problems (`error`).
 //! The OpenAPI 3.1 document (`GET /openapi.json`) is generated from the handlers' annotations.
 
+pub mod accounts;
 pub mod context;
 pub mod error;
 pub mod idempotency;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub push: Arc<dyn push::Push>,
     /// Where thumbnails are served from (the CDN).
     pub media: responses::Media,
+    /// What an account's deletion removes outside the table (photos, the identity provider's user).
+    pub accounts: Arc<dyn accounts::Accounts>,
 }
 
 /// The whole API: routes, the OpenAPI document, body limit, Idempotency-Key, correlation ids.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use api::accounts::AwsAccounts;
 use api::idempotency::DynamoRequests;
 use api::presign::Presigner;
 use api::push::{Push, SnsPush};
@@ -45,9 +46,27 @@ async fn main() -> Result<(), lambda_http::Error> {
         .region()
         .map(ToString::to_string)
         .ok_or("no AWS region")?;
-    let presigner = Presigner::new(cfg.uploads_bucket, region, cfg.s3_endpoint, credentials);
+    let presigner = Presigner::new(
+        cfg.uploads_bucket.clone(),
+        region,
+        cfg.s3_endpoint.clone(),
+        credentials,
+    );
     let media = Media::new(&cfg.media_base_url).map_err(|why| format!("MEDIA_BASE_URL: {why}"))?;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(cfg.s3_endpoint.is_some())
+            .build(),
+    );
+    let accounts = Arc::new(AwsAccounts {
+        s3,
+        cognito: aws_sdk_cognitoidentityprovider::Client::new(&aws),
+        user_pool_id: cfg.user_pool_id,
+        uploads_bucket: cfg.uploads_bucket.clone(),
+        uploads_prefix: settings.uploads_prefix.clone(),
+        thumbnails_bucket: cfg.thumbnails_bucket,
+    });
     let state = AppState {
         service: Service::new(
             Arc::new(DynamoStore::new(dynamo.clone(), &cfg.table_name)),
@@ -57,6 +76,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         presigner,
         push,
         media,
+        accounts,
     };
     Box::pin(lambda_http::run(app(state))).await
 }

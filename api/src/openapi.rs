@@ -81,6 +81,7 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             (false, item.get.as_mut()),
             (true, item.post.as_mut()),
             (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
             (false, item.delete.as_mut()),
         ]
         .into_iter()

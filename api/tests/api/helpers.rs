@@ -52,6 +52,7 @@ pub fn app_with(store: Arc<dyn Store>) -> Router {
         presigner: presigner(),
         push: Arc::new(MemoryPush::new(&[Platform::Ios])),
         media: media(),
+        accounts: Arc::new(api::accounts::MemoryAccounts::default()),
     })
 }
 
@@ -229,6 +230,45 @@ impl Store for FailingStore {
         Err(self.0.clone())
     }
     async fn browse(&self, _: &BrowseQuery) -> Result<Page<Item>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn items_of(
+        &self,
+        _: &str,
+        _: Option<domain::item::ItemStatus>,
+        _: &Listing,
+    ) -> Result<Page<Item>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn reservations_of(
+        &self,
+        _: &str,
+        _: domain::reservation::Role,
+        _: Option<domain::reservation::ReservationStatus>,
+        _: &Listing,
+    ) -> Result<Page<Reservation>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn auctions_of(
+        &self,
+        _: &str,
+        _: Option<domain::auction::AuctionStatus>,
+        _: &Listing,
+    ) -> Result<Page<Auction>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn bidding_of(
+        &self,
+        _: &str,
+        _: &Listing,
+    ) -> Result<Page<domain::auction::Bidding>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn ratings_of(
+        &self,
+        _: &str,
+        _: &Listing,
+    ) -> Result<Page<domain::rating::Rating>, StoreError> {
         Err(self.0.clone())
     }
     async fn stale_listings(

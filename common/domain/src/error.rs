@@ -25,6 +25,8 @@ impl FieldError {
 pub enum Conflict {
     /// The item is not AVAILABLE (reserved, in auction, taken, expired).
     ItemNotAvailable,
+    /// The listing was reserved or bid on: its text and category stay as the other party saw them.
+    ItemNotEditable,
     /// The reservation is not in a state this action applies to.
     ReservationState,
     AuctionClosed,
@@ -36,12 +38,15 @@ pub enum Conflict {
     Contention,
     /// The Idempotency-Key is being used by a request still in flight.
     RequestInProgress,
+    /// The account has deals under way (an active reservation, a leading bid, an open auction).
+    AccountInUse,
 }
 
 impl Conflict {
     pub fn code(self) -> &'static str {
         match self {
             Conflict::ItemNotAvailable => "item-not-available",
+            Conflict::ItemNotEditable => "item-not-editable",
             Conflict::ReservationState => "reservation-state",
             Conflict::AuctionClosed => "auction-closed",
             Conflict::AuctionEnded => "auction-ended",
@@ -50,6 +55,7 @@ impl Conflict {
             Conflict::DealNotCompleted => "deal-not-completed",
             Conflict::Contention => "contention",
             Conflict::RequestInProgress => "request-in-progress",
+            Conflict::AccountInUse => "account-in-use",
         }
     }
 }
@@ -99,6 +105,12 @@ pub enum DomainError {
     Conflict(Conflict, String),
     #[error("{1}")]
     Unprocessable(Unprocessable, String),
+    /// The record moved on since the version the caller read (412: read it again, then decide).
+    #[error("{0}")]
+    Stale(String),
+    /// The caller's account was deleted: their token, still unexpired, is refused (401).
+    #[error("this account was deleted")]
+    AccountDeleted,
 }
 
 fn summary(errors: &[FieldError]) -> String {

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::auction::{Auction, Bid};
+use crate::auction::{Auction, AuctionStatus, Bid, Bidding};
 use crate::event::Envelope;
-use crate::item::{Category, Item};
+use crate::item::{Category, Item, ItemStatus};
 use crate::profile::{Device, HomeLocation, Preferences, Stats, UserProfile};
 use crate::rating::Rating;
-use crate::reservation::Reservation;
+use crate::reservation::{Reservation, ReservationStatus, Role};
 
 pub use crate::error::StoreError;
 
@@ -65,6 +65,11 @@ pub enum Write {
         /// The whole set of preferences (the use-case merged the update into the stored ones).
         notifications: Option<Preferences>,
     },
+    /// Closes an account: its personal data (display name, home, email, preferences) goes, the profile stays
+    /// as a DELETED tombstone with its rating figures and counters.
+    CloseAccount {
+        user_id: String,
+    },
     /// Adds to a user's counters.
     AddStats {
         user_id: String,
@@ -85,6 +90,21 @@ pub enum Write {
         user_id: String,
         token_hash: String,
     },
+}
+
+impl Write {
+    /// Makes sure a user has a profile (stamped with when it was first written: their "member since"),
+    /// changing nothing on it: written with what a user posts or reserves, so the other party can see who
+    /// they deal with.
+    pub fn member(user_id: &str) -> Write {
+        Write::Profile {
+            user_id: user_id.to_owned(),
+            display_name: None,
+            home: None,
+            email: None,
+            notifications: None,
+        }
+    }
 }
 
 /// Writes and the events they cause, stored together or not at all.
@@ -109,7 +129,8 @@ impl Cursor {
     pub fn parse(text: &str) -> Option<Cursor> {
         let (millis, id) = text.split_once('.')?;
         let at = Utc.timestamp_millis_opt(millis.parse().ok()?).single()?;
-        crate::ids::is_id(id).then(|| Cursor {
+        let ours = crate::ids::is_id(id) || crate::ids::reservation_item(id).is_some();
+        ours.then(|| Cursor {
             at,
             id: id.to_owned(),
         })
@@ -137,17 +158,74 @@ pub fn page_of<T, K: Ord>(
     }
 }
 
-/// A page of listed items, newest first, cursor `<ms>.<id>` (both stores: the cursor format is one contract).
+/// A record of a time-ordered listing (browse, a user's own lists, a user's ratings): where it stands in
+/// the listing, newest first.
+pub trait Listed {
+    fn position(&self) -> Cursor;
+}
+
+fn position(at: DateTime<Utc>, id: &str) -> Cursor {
+    Cursor {
+        at,
+        id: id.to_owned(),
+    }
+}
+
+impl Listed for Item {
+    fn position(&self) -> Cursor {
+        position(self.created_at, &self.id)
+    }
+}
+
+impl Listed for Reservation {
+    fn position(&self) -> Cursor {
+        position(self.created_at, &self.id)
+    }
+}
+
+impl Listed for Auction {
+    fn position(&self) -> Cursor {
+        position(self.created_at, &self.id)
+    }
+}
+
+/// The auctions a user bid on, most recently bid first.
+impl Listed for Bidding {
+    fn position(&self) -> Cursor {
+        position(self.last_bid_at, &self.auction_id)
+    }
+}
+
+/// A user gets at most one rating per deal, so the deal's id is unique in their ratings.
+impl Listed for Rating {
+    fn position(&self) -> Cursor {
+        position(self.created_at, &self.about)
+    }
+}
+
+/// A page of a time-ordered listing, newest first, cursor `<ms>.<id>` (both stores: the cursor format is one
+/// contract).
+pub fn listed_page<T: Listed>(rows: Vec<T>, limit: usize) -> Page<T> {
+    page_of(rows, Listed::position, Cursor::encode, limit)
+}
+
+/// A page of listed items, newest first.
 pub fn items_page(rows: Vec<Item>, limit: usize) -> Page<Item> {
-    page_of(
-        rows,
-        |i: &Item| Cursor {
-            at: i.created_at,
-            id: i.id.clone(),
-        },
-        Cursor::encode,
-        limit,
-    )
+    listed_page(rows, limit)
+}
+
+/// Where a page of a user's own list starts and how long it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+impl Listing {
+    /// Whether a record comes after the cursor (strictly older).
+    pub fn follows(&self, record: &impl Listed) -> bool {
+        self.after.as_ref().is_none_or(|c| record.position() < *c)
+    }
 }
 
 /// A page of an auction's bids, highest (= latest accepted) first, cursor the amount.
@@ -201,6 +279,36 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Page<Bid>, StoreError>;
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError>;
+    /// A seller's items (of one status, or all), newest first.
+    async fn items_of(
+        &self,
+        seller_id: &str,
+        status: Option<ItemStatus>,
+        page: &Listing,
+    ) -> Result<Page<Item>, StoreError>;
+    /// The reservations a user made (`Role::Buyer`) or received (`Role::Seller`), newest first.
+    async fn reservations_of(
+        &self,
+        user_id: &str,
+        role: Role,
+        status: Option<ReservationStatus>,
+        page: &Listing,
+    ) -> Result<Page<Reservation>, StoreError>;
+    /// A seller's auctions, newest first.
+    async fn auctions_of(
+        &self,
+        seller_id: &str,
+        status: Option<AuctionStatus>,
+        page: &Listing,
+    ) -> Result<Page<Auction>, StoreError>;
+    /// The auctions a user bid on, one entry each, most recently bid first.
+    async fn bidding_of(
+        &self,
+        bidder_id: &str,
+        page: &Listing,
+    ) -> Result<Page<Bidding>, StoreError>;
+    /// The ratings a user received, newest first.
+    async fn ratings_of(&self, ratee_id: &str, page: &Listing) -> Result<Page<Rating>, StoreError>;
     /// Ids of listings still AVAILABLE whose expiresAt is at or before `now` (at most `limit`).
     async fn stale_listings(
         &self,

@@ -134,6 +134,10 @@ pub struct ApiConfig {
     pub s3_endpoint: Option<String>,
     /// Where thumbnails are served from: `<MEDIA_BASE_URL>/<thumbnail key>` (the CDN).
     pub media_base_url: String,
+    /// The thumbnails bucket (a deleted account's photos go from there too).
+    pub thumbnails_bucket: String,
+    /// The user pool whose users the API deletes with their accounts.
+    pub user_pool_id: String,
 }
 
 impl ApiConfig {
@@ -160,6 +164,8 @@ impl ApiConfig {
             table_name: text("TABLE_NAME")?,
             uploads_bucket: text("UPLOADS_BUCKET")?,
             media_base_url: text("MEDIA_BASE_URL")?,
+            thumbnails_bucket: text("THUMBNAILS_BUCKET")?,
+            user_pool_id: text("USER_POOL_ID")?,
             uploads_prefix: optional("UPLOADS_PREFIX").unwrap_or_else(|| "uploads/".into()),
             reservation_ttl: seconds("RESERVATION_TTL_SECONDS")?,
             min_auction: seconds("MIN_AUCTION_SECONDS")?,
@@ -182,6 +188,8 @@ mod tests {
             ("TABLE_NAME", "t"),
             ("UPLOADS_BUCKET", "b"),
             ("MEDIA_BASE_URL", "https://d1.cloudfront.net"),
+            ("THUMBNAILS_BUCKET", "th"),
+            ("USER_POOL_ID", "eu-west-1_x"),
             ("RESERVATION_TTL_SECONDS", "30"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
         ]);
@@ -195,7 +203,8 @@ mod tests {
         assert_eq!(missing, Err(ConfigError::Missing("UPLOADS_BUCKET")));
         let bad = ApiConfig::from_lookup(|k| match k {
             "MIN_AUCTION_SECONDS" => Some("soon".into()),
-            "TABLE_NAME" | "UPLOADS_BUCKET" | "MEDIA_BASE_URL" => Some("x".into()),
+            "TABLE_NAME" | "UPLOADS_BUCKET" | "MEDIA_BASE_URL" | "THUMBNAILS_BUCKET"
+            | "USER_POOL_ID" => Some("x".into()),
             _ => None,
         });
         assert!(matches!(

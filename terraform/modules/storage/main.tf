@@ -39,6 +39,14 @@ resource "aws_dynamodb_table" "this" {
     name = "GSI3SK"
     type = "S"
   }
+  attribute {
+    name = "GSI4PK"
+    type = "S"
+  }
+  attribute {
+    name = "GSI4SK"
+    type = "S"
+  }
 
   # GSI1: location (geohash prefix, createdAt).
   global_secondary_index {
@@ -56,11 +64,19 @@ resource "aws_dynamodb_table" "this" {
     projection_type = "ALL"
   }
 
-  # GSI3: a user's items (sellerId, status).
+  # GSI3: a user's own lists (items, reservations made, auctions, bids, ratings received), by status and time.
   global_secondary_index {
     name            = "GSI3"
     hash_key        = "GSI3PK"
     range_key       = "GSI3SK"
+    projection_type = "ALL"
+  }
+
+  # GSI4: the reservations made on a seller's items (a reservation is in GSI3 as its buyer's).
+  global_secondary_index {
+    name            = "GSI4"
+    hash_key        = "GSI4PK"
+    range_key       = "GSI4SK"
     projection_type = "ALL"
   }
 

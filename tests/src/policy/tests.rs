@@ -107,7 +107,7 @@ fn good_resources() -> Vec<Value> {
     rs.extend([
         resource("aws_dynamodb_table", "this", json!({
             "name": format!("{P}-table"), "hash_key": "PK", "range_key": "SK",
-            "global_secondary_index": [{ "name": "GSI2" }, { "name": "GSI1" }, { "name": "GSI3" }],
+            "global_secondary_index": [{ "name": "GSI2" }, { "name": "GSI1" }, { "name": "GSI4" }, { "name": "GSI3" }],
             "stream_enabled": true, "stream_view_type": "NEW_AND_OLD_IMAGES",
             "ttl": [{ "enabled": true, "attribute_name": "ttl" }], "point_in_time_recovery": [{ "enabled": true }],
             "server_side_encryption": [{ "enabled": true }],

@@ -68,6 +68,76 @@ pub struct Bid {
     pub placed_at: DateTime<Utc>,
 }
 
+/// A user's part in an auction: their highest bid and when they last bid (one per bidder and auction, moved
+/// by each of their bids; every accepted bid tops the last, so their latest is their highest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Bidding {
+    pub auction_id: String,
+    pub bidder_id: String,
+    /// Cents.
+    pub top_bid: i64,
+    pub last_bid_at: DateTime<Utc>,
+}
+
+impl From<&Bid> for Bidding {
+    fn from(bid: &Bid) -> Self {
+        Bidding {
+            auction_id: bid.auction_id.clone(),
+            bidder_id: bid.bidder_id.clone(),
+            top_bid: bid.amount,
+            last_bid_at: bid.placed_at,
+        }
+    }
+}
+
+string_enum!(
+    /// Where a bidder stands: while OPEN leading or outbid, once CLOSED won or lost.
+    Standing {
+        Leading => "LEADING",
+        Outbid => "OUTBID",
+        Won => "WON",
+        Lost => "LOST",
+    }
+);
+
+/// An auction a user bid on, as their list of bids shows it (`GET /users/me/bids`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BidStanding {
+    pub auction: Auction,
+    /// The user's highest bid, cents.
+    pub my_top_bid: i64,
+    pub my_last_bid_at: DateTime<Utc>,
+    pub standing: Standing,
+}
+
+impl BidStanding {
+    pub fn new(auction: Auction, bidding: &Bidding) -> Self {
+        BidStanding {
+            standing: auction.standing(&bidding.bidder_id),
+            auction,
+            my_top_bid: bidding.top_bid,
+            my_last_bid_at: bidding.last_bid_at,
+        }
+    }
+}
+
+impl Auction {
+    /// Where `bidder` stands in this auction (the leader of a closed auction won it).
+    pub fn standing(&self, bidder: &str) -> Standing {
+        let leads = self.leader_id.as_deref() == Some(bidder);
+        match (self.status, leads) {
+            (AuctionStatus::Open, true) => Standing::Leading,
+            (AuctionStatus::Open, false) => Standing::Outbid,
+            (AuctionStatus::Closed, true) => Standing::Won,
+            (AuctionStatus::Closed, false) => Standing::Lost,
+        }
+    }
+}
+
 /// Put an item up for auction (`POST /auctions`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAuction {

@@ -166,3 +166,31 @@ fn losers_are_each_bidder_but_the_winner_once() {
     assert_eq!(losers(bidders, Some("bob")), vec!["ann", "cy"]);
     assert_eq!(losers(bidders, None), vec!["bob", "ann", "cy"]);
 }
+
+#[test]
+fn a_bidder_leads_or_is_outbid_while_open_and_won_or_lost_once_closed() {
+    let (open, _) = open_auction();
+    let mut led = open.clone();
+    led.leader_id = Some("ana".into());
+    led.current_bid = Some(500);
+    assert_eq!(led.standing("ana"), Standing::Leading);
+    assert_eq!(led.standing("ben"), Standing::Outbid);
+    let mut closed = led.clone();
+    closed.status = AuctionStatus::Closed;
+    assert_eq!(closed.standing("ana"), Standing::Won);
+    assert_eq!(closed.standing("ben"), Standing::Lost);
+    // Nobody bid: nobody won (the seller included).
+    let mut unsold = open;
+    unsold.status = AuctionStatus::Closed;
+    assert_eq!(unsold.standing(&unsold.seller_id.clone()), Standing::Lost);
+    let entry = BidStanding::new(
+        closed,
+        &Bidding {
+            auction_id: led.id.clone(),
+            bidder_id: "ben".into(),
+            top_bid: 400,
+            last_bid_at: now(),
+        },
+    );
+    assert_eq!((entry.standing, entry.my_top_bid), (Standing::Lost, 400));
+}

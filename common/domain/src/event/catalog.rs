@@ -20,6 +20,20 @@ pub struct ItemCreated {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The seller edited a listing (`PATCH /items/{id}`): its text and category as they are now, and which
+/// fields the edit changed (search and moderation follow it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemUpdated {
+    pub item_id: String,
+    pub seller_id: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    /// `title`, `description`, `category`: those the edit changed.
+    pub changed: Vec<String>,
+}
+
 /// The seller withdrew a listing nobody had taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,6 +158,15 @@ pub struct AuctionEnded {
     pub loser_ids: Vec<String>,
 }
 
+/// A user deleted their account: their listings were withdrawn, devices and personal data removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDeleted {
+    pub user_id: String,
+    /// How many listings were withdrawn with it (each also an ItemDeleted).
+    pub listings_withdrawn: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRated {
@@ -263,6 +286,7 @@ macro_rules! catalog {
 catalog! {
     ItemCreated => Items,
     ItemExpired => Items,
+    ItemUpdated => Items,
     ItemDeleted => Items,
     ReservationCreated => Reservations,
     ReservationConfirmed => Reservations,
@@ -275,6 +299,7 @@ catalog! {
     AuctionExtended => Auctions,
     AuctionEnded => Auctions,
     UserRated => Users,
+    UserDeleted => Users,
     ImageUploaded => Images,
     ImageProcessed => Images,
     ImageRejected => Images,

@@ -40,6 +40,15 @@ fn samples() -> Vec<DomainEvent> {
             seller_id: "u1".into(),
         }
         .into(),
+        ItemUpdated {
+            item_id: "i1".into(),
+            seller_id: "u1".into(),
+            title: "Oak chair, as new".into(),
+            description: String::new(),
+            category: "furniture".into(),
+            changed: vec!["title".into()],
+        }
+        .into(),
         ItemDeleted {
             item_id: "i1".into(),
             seller_id: "u1".into(),
@@ -113,6 +122,11 @@ fn samples() -> Vec<DomainEvent> {
             ratee_id: "u1".into(),
             about: "r1".into(),
             stars: 5,
+        }
+        .into(),
+        UserDeleted {
+            user_id: "u1".into(),
+            listings_withdrawn: 2,
         }
         .into(),
         ImageUploaded {
@@ -236,14 +250,16 @@ fn every_event_type_has_a_sample_and_round_trips() {
 }
 
 #[test]
-fn the_catalog_is_domain_md_with_item_deleted_and_pickup_reminder() {
+fn the_catalog_is_domain_md_with_item_updated_item_deleted_and_pickup_reminder() {
     let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
     assert_eq!(
         names,
         [
             "ItemCreated",
             "ItemExpired",
-            // Not in DOMAIN.md's list: the seller withdrawing a listing (DELETE /items/{id}) is a write too.
+            // Not in DOMAIN.md's list: the seller editing (PATCH /items/{id}) or withdrawing (DELETE
+            // /items/{id}) a listing is a write too.
+            "ItemUpdated",
             "ItemDeleted",
             "ReservationCreated",
             "ReservationConfirmed",
@@ -256,6 +272,8 @@ fn the_catalog_is_domain_md_with_item_deleted_and_pickup_reminder() {
             "AuctionExtended",
             "AuctionEnded",
             "UserRated",
+            // Not in DOMAIN.md's list: an account deleted by its user (DELETE /users/me).
+            "UserDeleted",
             "ImageUploaded",
             "ImageProcessed",
             "ImageRejected",

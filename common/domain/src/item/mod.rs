@@ -117,6 +117,22 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
+fn check_title(v: &mut Validator, title: &str) {
+    v.check(
+        (1..=120).contains(&chars(title)),
+        "title",
+        "must be 1 to 120 characters",
+    );
+}
+
+fn check_description(v: &mut Validator, description: &str) {
+    v.check(
+        chars(description) <= 2000,
+        "description",
+        "must be at most 2000 characters",
+    );
+}
+
 /// A new listing, AVAILABLE for [`LISTING_TTL`].
 pub fn new_item(
     input: NewItem,
@@ -126,17 +142,9 @@ pub fn new_item(
 ) -> Result<Item, DomainError> {
     let mut v = Validator::default();
     let title = input.title.trim().to_owned();
+    check_title(&mut v, &title);
+    check_description(&mut v, &input.description);
     v.check(
-        (1..=120).contains(&chars(&title)),
-        "title",
-        "must be 1 to 120 characters",
-    )
-    .check(
-        chars(&input.description) <= 2000,
-        "description",
-        "must be at most 2000 characters",
-    )
-    .check(
         (-90.0..=90.0).contains(&input.location.lat),
         "location.lat",
         "must be between -90 and 90",
@@ -193,6 +201,68 @@ pub fn delete_item(item: &Item, caller: &str) -> Result<(), DomainError> {
         ));
     }
     Ok(())
+}
+
+/// Edit a listing (`PATCH /items/{id}`): each field given replaces the stored one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemEdit {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<Category>,
+}
+
+/// The seller edits a listing nobody has taken or bid on yet: AVAILABLE, or IN_AUCTION with no bid (`bids`:
+/// its auction's count). The edited item, or `None` when the edit changes nothing (no write, no event).
+pub fn edit_item(
+    item: &Item,
+    caller: &str,
+    edit: &ItemEdit,
+    bids: u32,
+) -> Result<Option<Item>, DomainError> {
+    let mut v = Validator::default();
+    let title = edit.title.as_deref().map(str::trim);
+    if let Some(title) = title {
+        check_title(&mut v, title);
+    }
+    if let Some(description) = &edit.description {
+        check_description(&mut v, description);
+    }
+    v.check(
+        title.is_some() || edit.description.is_some() || edit.category.is_some(),
+        "",
+        "give title, description or category",
+    );
+    v.finish()?;
+    own_item(item, caller)?;
+    let open = match item.status {
+        ItemStatus::Available => true,
+        ItemStatus::InAuction => bids == 0,
+        _ => false,
+    };
+    if !open {
+        let why = if item.status == ItemStatus::InAuction {
+            "its auction has bids".to_owned()
+        } else {
+            format!("it is {}", item.status)
+        };
+        return Err(DomainError::conflict(
+            Conflict::ItemNotEditable,
+            format!(
+                "the item cannot be edited: {why}; only a listing nobody reserved or bid on can"
+            ),
+        ));
+    }
+    let mut next = item.clone();
+    if let Some(title) = title {
+        next.title = title.to_owned();
+    }
+    if let Some(description) = &edit.description {
+        next.description.clone_from(description);
+    }
+    if let Some(category) = edit.category {
+        next.category = category;
+    }
+    Ok((next != *item).then_some(next))
 }
 
 /// The item is open to takers now: AVAILABLE and not past its listing's expiry.

@@ -155,3 +155,61 @@ fn labels_suggest_a_category() {
     assert_eq!(suggest_category(["Bicycle"]), Some(Category::Sports));
     assert_eq!(suggest_category(["Sky", "Cloud"]), None);
 }
+
+#[test]
+fn the_seller_edits_a_listing_nobody_reserved_or_bid_on() {
+    let listed = item(ItemMode::Free);
+    let edit = ItemEdit {
+        title: Some("  Solid oak table ".into()),
+        category: Some(Category::Garden),
+        ..ItemEdit::default()
+    };
+    let next = edit_item(&listed, "seller", &edit, 0)
+        .unwrap()
+        .expect("changed");
+    assert_eq!(next.title, "Solid oak table");
+    assert_eq!(next.category, Category::Garden);
+    assert_eq!(next.description, listed.description);
+    // The same edit again changes nothing: nothing to write.
+    assert_eq!(edit_item(&next, "seller", &edit, 0).unwrap(), None);
+    // Only the seller; only what validates; at least one field.
+    assert!(matches!(
+        edit_item(&listed, "buyer", &edit, 0),
+        Err(DomainError::Forbidden(_))
+    ));
+    let bad = ItemEdit {
+        title: Some(" ".into()),
+        description: Some("x".repeat(2001)),
+        ..ItemEdit::default()
+    };
+    let Err(DomainError::Invalid(fields)) = edit_item(&listed, "seller", &bad, 0) else {
+        panic!("expected invalid");
+    };
+    let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(names, ["title", "description"]);
+    assert!(matches!(
+        edit_item(&listed, "seller", &ItemEdit::default(), 0),
+        Err(DomainError::Invalid(_))
+    ));
+}
+
+#[test]
+fn a_reserved_or_bid_on_listing_stays_as_the_other_party_saw_it() {
+    let edit = ItemEdit {
+        title: Some("Another table".into()),
+        ..ItemEdit::default()
+    };
+    let (_, taken) = reserved();
+    assert_eq!(
+        conflict(edit_item(&taken, "seller", &edit, 0).unwrap_err()),
+        Conflict::ItemNotEditable
+    );
+    let (_, in_auction) = open_auction();
+    assert!(edit_item(&in_auction, "seller", &edit, 0)
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        conflict(edit_item(&in_auction, "seller", &edit, 1).unwrap_err()),
+        Conflict::ItemNotEditable
+    );
+}

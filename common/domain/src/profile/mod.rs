@@ -18,6 +18,18 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Whether a user may act. ACTIVE; DELETED by themselves (`DELETE /users/me`): their tokens are refused
+    /// and the record stays as a tombstone without their personal data, so the ratings they gave stay,
+    /// attributed to a deleted user.
+    #[derive(Default)]
+    Account {
+        #[default]
+        Active => "ACTIVE",
+        Deleted => "DELETED",
+    }
+);
+
 /// A user's counters, each moved once per completed deal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -122,6 +134,46 @@ pub struct UserProfile {
     pub rating_count: u32,
     #[serde(default)]
     pub stats: Stats,
+    /// When the profile was first written (the user's first signed-in call that keeps something).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub account: Account,
+}
+
+/// What anyone may see of a user (`GET /users/{id}`): nothing private (no email, no home, no preferences).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProfile {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_since: Option<DateTime<Utc>>,
+    /// Mean stars received, to one decimal; absent before the first rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1.0, maximum = 5.0))]
+    pub rating_average: Option<f64>,
+    pub rating_count: u32,
+    /// Deals completed on either side: items given and received, auctions sold and won.
+    pub deals_completed: u32,
+}
+
+impl From<&UserProfile> for PublicProfile {
+    fn from(p: &UserProfile) -> Self {
+        let average = (p.rating_count > 0)
+            .then(|| (f64::from(p.rating_sum) / f64::from(p.rating_count) * 10.0).round() / 10.0);
+        let s = &p.stats;
+        PublicProfile {
+            id: p.id.clone(),
+            display_name: p.display_name.clone(),
+            member_since: p.member_since,
+            rating_average: average,
+            rating_count: p.rating_count,
+            deals_completed: s.items_given + s.items_received + s.auctions_won + s.auctions_sold,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,5 +301,37 @@ mod tests {
                 items_near_me: false
             }
         );
+    }
+
+    #[test]
+    fn a_public_profile_shows_the_average_to_one_decimal_the_deals_and_nothing_private() {
+        let profile = UserProfile {
+            id: "u".into(),
+            display_name: Some("Ana".into()),
+            home: Some(HomeLocation {
+                lat: 48.0,
+                lon: 2.0,
+                geohash: "u09".into(),
+            }),
+            email: Some("ana@example.com".into()),
+            rating_sum: 14,
+            rating_count: 3,
+            stats: Stats {
+                items_given: 2,
+                items_received: 1,
+                auctions_won: 0,
+                auctions_sold: 1,
+            },
+            ..UserProfile::default()
+        };
+        let public = PublicProfile::from(&profile);
+        assert_eq!(public.rating_average, Some(4.7));
+        assert_eq!((public.rating_count, public.deals_completed), (3, 4));
+        let wire = serde_json::to_value(&public).unwrap();
+        for private in ["email", "home", "notifications", "ratingSum", "stats"] {
+            assert!(wire.get(private).is_none(), "{private} shown: {wire}");
+        }
+        let unrated = PublicProfile::from(&UserProfile::default());
+        assert_eq!(unrated.rating_average, None);
     }
 }

@@ -26,6 +26,14 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Which side of a reservation a user is on: they made it (buyer) or it was made on their item (seller).
+    Role {
+        Buyer => "buyer",
+        Seller => "seller",
+    }
+);
+
 impl ReservationStatus {
     pub fn is_active(self) -> bool {
         matches!(

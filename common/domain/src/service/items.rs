@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{idle, Ctx, Result, Service, Step};
+use crate::error::DomainError;
 use crate::event as ev;
 use crate::item::{self, photo, Item, NewItem, Photo, PhotoOutcome, PhotoRef};
 use crate::schedule::Decision;
@@ -25,7 +26,10 @@ impl Service {
         );
         self.store
             .commit(Change {
-                writes: vec![Write::Item(item.clone(), Expect::New)],
+                writes: vec![
+                    Write::Item(item.clone(), Expect::New),
+                    Write::member(&ctx.caller),
+                ],
                 events: vec![event],
             })
             .await?;
@@ -34,6 +38,84 @@ impl Service {
 
     pub async fn get_item(&self, id: &str) -> Result<Item> {
         Ok(self.item(id).await?.value)
+    }
+
+    /// An item and the version it was read at (the API's ETag, which an edit's If-Match names).
+    pub async fn get_item_versioned(&self, id: &str) -> Result<Versioned<Item>> {
+        self.item(id).await
+    }
+
+    /// The seller edits a listing read at `version` (If-Match): refused as stale once anything changed it
+    /// since, so an edit never overwrites what its author did not see. Emits ItemUpdated when something
+    /// changed. While the item is in auction, the auction is written back unchanged at the version read, so a
+    /// bid landing meanwhile fails the edit instead of slipping under it.
+    pub async fn edit_item(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        version: u64,
+        edit: &item::ItemEdit,
+    ) -> Result<Versioned<Item>> {
+        let stored = self.item(id).await?;
+        let stale = |now: u64| {
+            DomainError::Stale(format!(
+                "the item changed since version {version} (it is at {now}): read it again"
+            ))
+        };
+        if stored.version != version {
+            return Err(stale(stored.version).into());
+        }
+        let auction = match (&stored.value.status, &stored.value.auction_id) {
+            (item::ItemStatus::InAuction, Some(a)) => self.store.auction(a).await?,
+            _ => None,
+        };
+        let bids = auction.as_ref().map_or(0, |a| a.value.bid_count);
+        let Some(next) = item::edit_item(&stored.value, &ctx.caller, edit, bids)? else {
+            return Ok(stored);
+        };
+        let old = &stored.value;
+        let changed = [
+            ("title", next.title != old.title),
+            ("description", next.description != old.description),
+            ("category", next.category != old.category),
+        ]
+        .into_iter()
+        .filter(|(_, moved)| *moved)
+        .map(|(field, _)| field.to_owned())
+        .collect();
+        let event = self.envelope(
+            ctx,
+            ev::ItemUpdated {
+                item_id: next.id.clone(),
+                seller_id: next.seller_id.clone(),
+                title: next.title.clone(),
+                description: next.description.clone(),
+                category: next.category.as_str().to_owned(),
+                changed,
+            },
+        );
+        let mut writes = vec![Write::Item(next.clone(), Expect::Version(version))];
+        if let Some(a) = auction {
+            writes.push(Write::Auction(a.value, Expect::Version(a.version)));
+        }
+        match self
+            .store
+            .commit(Change {
+                writes,
+                events: vec![event],
+            })
+            .await
+        {
+            Ok(()) => Ok(Versioned {
+                value: next,
+                version: version + 1,
+            }),
+            Err(StoreError::ConditionFailed) => {
+                let now = self.item(id).await?.version;
+                Err(stale(now).into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>> {

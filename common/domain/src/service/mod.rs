@@ -21,6 +21,8 @@ use crate::reservation::{self, Reservation};
 use crate::schedule::{Decision, Due, Scheduled, Schedules};
 use crate::store::*;
 
+mod accounts;
+mod activity;
 mod auctions;
 mod items;
 mod reservations;

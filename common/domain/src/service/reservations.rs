@@ -46,6 +46,7 @@ impl Service {
                     writes: vec![
                         Write::Item(next, Expect::Version(item.version)),
                         Write::Reservation(reservation.clone(), Expect::New),
+                        Write::member(&ctx.caller),
                     ],
                     events: vec![event],
                 })

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::*;
-use crate::auction::NewAuction;
+use crate::auction::{NewAuction, Standing};
 use crate::item::{Category, ItemMode, ItemStatus, NewItem, PhotoStatus};
 use crate::rating::NewRating;
+use crate::reservation::{ReservationStatus, Role};
 use crate::store::memory::MemoryStore;
 
 fn ctx(caller: &str) -> Ctx {
@@ -305,4 +306,265 @@ async fn a_photo_is_settled_once() {
         .collect();
     assert_eq!(rejections.len(), 1);
     assert_eq!(rejections[0].seller_id, "seller");
+}
+
+#[tokio::test]
+async fn a_users_lists_hold_exactly_their_records_newest_first_page_by_page() {
+    let (service, _) = service();
+    let mut free = lot();
+    free.mode = ItemMode::Free;
+    // GIVEN a seller with three free items and an auction, a buyer who reserved one and bid on the auction
+    let seller = ctx("seller");
+    let mut items = vec![];
+    for minute in 0..3 {
+        let at = Ctx {
+            now: seller.now + chrono::Duration::minutes(minute),
+            ..seller.clone()
+        };
+        items.push(service.create_item(&at, free.clone()).await.unwrap());
+    }
+    let lot_item = service.create_item(&seller, lot()).await.unwrap();
+    let auction = service
+        .create_auction(
+            &seller,
+            &NewAuction {
+                item_id: lot_item.id.clone(),
+                starting_price: 100,
+                min_increment: 10,
+                duration_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    let buyer = ctx("buyer");
+    let r = service.reserve(&buyer, &items[0].id).await.unwrap();
+    service.place_bid(&buyer, &auction.id, 100).await.unwrap();
+    service
+        .place_bid(&ctx("rival"), &auction.id, 150)
+        .await
+        .unwrap();
+    service.place_bid(&buyer, &auction.id, 200).await.unwrap();
+    let all = |limit| Listing { after: None, limit };
+
+    // THEN the seller's items come newest first, two per page, and a status narrows them
+    let first = service.items_of("seller", None, &all(2)).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    let after = first.next_cursor.as_deref().map(Cursor::parse).unwrap();
+    let rest = service
+        .items_of("seller", None, &Listing { after, limit: 2 })
+        .await
+        .unwrap();
+    let mut seen: Vec<_> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|i| i.id.clone())
+        .collect();
+    assert_eq!(rest.next_cursor, None);
+    seen.sort();
+    let mut posted: Vec<_> = items
+        .iter()
+        .map(|i| i.id.clone())
+        .chain([lot_item.id.clone()])
+        .collect();
+    posted.sort();
+    assert_eq!(seen, posted);
+    let reserved = service
+        .items_of("seller", Some(ItemStatus::Reserved), &all(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        reserved.items.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        [&items[0].id]
+    );
+    assert!(service
+        .items_of("buyer", None, &all(20))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    // AND the reservation is the buyer's as buyer and the seller's as seller, nobody else's
+    for (user, role) in [("buyer", Role::Buyer), ("seller", Role::Seller)] {
+        let page = service
+            .reservations_of(user, role, None, &all(20))
+            .await
+            .unwrap();
+        assert_eq!(
+            page.items.iter().map(|x| &x.id).collect::<Vec<_>>(),
+            [&r.id],
+            "{user}"
+        );
+    }
+    for (user, role) in [
+        ("buyer", Role::Seller),
+        ("seller", Role::Buyer),
+        ("rival", Role::Buyer),
+    ] {
+        let page = service
+            .reservations_of(user, role, None, &all(20))
+            .await
+            .unwrap();
+        assert!(page.items.is_empty(), "{user} as {role}");
+    }
+    let cancelled = service
+        .reservations_of(
+            "buyer",
+            Role::Buyer,
+            Some(ReservationStatus::Cancelled),
+            &all(20),
+        )
+        .await
+        .unwrap();
+    assert!(cancelled.items.is_empty());
+
+    // AND the auction is the seller's; the buyer's bids show one entry with their top bid, leading
+    let auctions = service.auctions_of("seller", None, &all(20)).await.unwrap();
+    assert_eq!(auctions.items.len(), 1);
+    let bids = service.bids_of("buyer", &all(20)).await.unwrap();
+    assert_eq!(bids.items.len(), 1);
+    assert_eq!(
+        (bids.items[0].my_top_bid, bids.items[0].standing),
+        (200, Standing::Leading)
+    );
+    let rival = service.bids_of("rival", &all(20)).await.unwrap();
+    assert_eq!(
+        (rival.items[0].my_top_bid, rival.items[0].standing),
+        (150, Standing::Outbid)
+    );
+}
+
+#[tokio::test]
+async fn a_public_profile_exists_once_a_user_posted_and_shows_the_ratings_they_received() {
+    let (service, _) = service();
+    assert!(matches!(
+        service.public_profile("seller").await,
+        Err(ServiceError::Domain(DomainError::NotFound("user")))
+    ));
+    let mut free = lot();
+    free.mode = ItemMode::Free;
+    let item = service.create_item(&ctx("seller"), free).await.unwrap();
+    let profile = service.public_profile("seller").await.unwrap();
+    assert!(profile.member_since.is_some());
+    assert_eq!((profile.rating_count, profile.deals_completed), (0, 0));
+    let r = service.reserve(&ctx("buyer"), &item.id).await.unwrap();
+    service.confirm(&ctx("seller"), &r.id, None).await.unwrap();
+    service.complete(&ctx("buyer"), &r.id).await.unwrap();
+    let rating = NewRating {
+        about: r.id.clone(),
+        stars: 4,
+        comment: Some("on time".into()),
+    };
+    service
+        .rate(&ctx("buyer"), "seller", &rating)
+        .await
+        .unwrap();
+    let profile = service.public_profile("seller").await.unwrap();
+    assert_eq!(
+        (
+            profile.rating_average,
+            profile.rating_count,
+            profile.deals_completed
+        ),
+        (Some(4.0), 1, 1)
+    );
+    let ratings = service
+        .ratings_of(
+            "seller",
+            &Listing {
+                after: None,
+                limit: 20,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ratings.items.len(), 1);
+    assert_eq!(ratings.items[0].rater_id, "buyer");
+    // The cursor of a rating (its deal, here a reservation) is one this API parses back.
+    let one = service
+        .ratings_of(
+            "seller",
+            &Listing {
+                after: None,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(one.next_cursor, None);
+    let position = Listed::position(&ratings.items[0]).encode();
+    assert!(Cursor::parse(&position).is_some(), "{position}");
+}
+
+#[tokio::test]
+async fn an_account_goes_only_without_deals_under_way_and_leaves_a_tombstone() {
+    let (service, store) = service();
+    let mut free = lot();
+    free.mode = ItemMode::Free;
+    let (seller, buyer) = (ctx("seller"), ctx("buyer"));
+    let taken = service.create_item(&seller, free.clone()).await.unwrap();
+    let listed = service.create_item(&seller, free).await.unwrap();
+    let r = service.reserve(&buyer, &taken.id).await.unwrap();
+    // GIVEN an active reservation, neither party's account can go
+    for party in [&seller, &buyer] {
+        let refused = service.withdraw_account(party).await.unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                ServiceError::Domain(DomainError::Conflict(Conflict::AccountInUse, ref why)) if why.contains("PENDING reservation")
+            ),
+            "{refused}"
+        );
+    }
+    // AND a leading bid holds the bidder's account too
+    let lot_item = service
+        .create_item(&ctx("auctioneer"), lot())
+        .await
+        .unwrap();
+    let auction = service
+        .create_auction(
+            &ctx("auctioneer"),
+            &NewAuction {
+                item_id: lot_item.id,
+                starting_price: 100,
+                min_increment: 10,
+                duration_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    service
+        .place_bid(&ctx("bidder"), &auction.id, 100)
+        .await
+        .unwrap();
+    let leading = service.withdraw_account(&ctx("bidder")).await.unwrap_err();
+    assert!(leading.to_string().contains("a leading bid"), "{leading}");
+    assert!(service
+        .withdraw_account(&ctx("auctioneer"))
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("an open auction"));
+    // WHEN the reservation ends, the seller's account goes: the listed item is withdrawn
+    service.cancel(&buyer, &r.id).await.unwrap();
+    let (withdrawn, devices) = service.withdraw_account(&seller).await.unwrap();
+    assert_eq!((withdrawn, devices.len()), (2, 0));
+    assert!(matches!(
+        service.get_item(&listed.id).await,
+        Err(ServiceError::Domain(DomainError::NotFound(_)))
+    ));
+    service.close_account(&seller, withdrawn).await.unwrap();
+    // THEN their token is refused, their profile is gone from view, and UserDeleted flowed
+    assert!(matches!(
+        service.admit("seller").await,
+        Err(ServiceError::Domain(DomainError::AccountDeleted))
+    ));
+    assert!(service.admit("buyer").await.is_ok());
+    assert!(matches!(
+        service.public_profile("seller").await,
+        Err(ServiceError::Domain(DomainError::NotFound("user")))
+    ));
+    let last = store.events().last().unwrap().to_json();
+    assert_eq!(last["type"], "UserDeleted");
+    assert_eq!(last["data"]["listingsWithdrawn"], 2);
 }

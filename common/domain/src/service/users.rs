@@ -46,30 +46,32 @@ impl Service {
     }
 
     /// The caller's profile, keeping on it the email address their identity provider verified (where email
-    /// notices go): written only when it changed, so a read stays a read.
+    /// notices go): written only when new or changed, so a read stays a read.
     pub async fn profile_with_email(
         &self,
         ctx: &Ctx,
         verified_email: Option<&str>,
     ) -> Result<UserProfile> {
-        let mut profile = self.profile(&ctx.caller).await?;
-        let Some(email) = verified_email.filter(|e| profile.email.as_deref() != Some(*e)) else {
-            return Ok(profile);
-        };
+        let stored = self.store.profile(&ctx.caller).await?;
+        let email =
+            verified_email.filter(|e| stored.as_ref().and_then(|p| p.email.as_deref()) != Some(*e));
+        if let (Some(profile), None) = (&stored, email) {
+            return Ok(profile.clone());
+        }
+        // The first call of a new user keeps their profile (its "member since"), with the address if any.
         self.store
             .commit(Change {
                 writes: vec![Write::Profile {
                     user_id: ctx.caller.clone(),
                     display_name: None,
                     home: None,
-                    email: Some(email.to_owned()),
+                    email: email.map(str::to_owned),
                     notifications: None,
                 }],
                 events: vec![],
             })
             .await?;
-        profile.email = Some(email.to_owned());
-        Ok(profile)
+        self.profile(&ctx.caller).await
     }
 
     /// Registers (or refreshes) a device of the caller; `previous_owner` is the user the push service still

@@ -1,7 +1,7 @@
 //! The store in memory: the port's reference semantics, for the use-cases' and the API's tests and for the
 //! API benchmark (the store excluded). One lock; a change is checked whole, then applied whole.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -17,7 +17,8 @@ struct State {
     auctions: HashMap<String, Versioned<Auction>>,
     bids: HashMap<String, Vec<Bid>>,
     profiles: HashMap<String, UserProfile>,
-    ratings: HashSet<(String, String, String)>,
+    /// By (ratee, rater, deal).
+    ratings: HashMap<(String, String, String), Rating>,
     devices: HashMap<(String, String), Device>,
     events: Vec<Envelope>,
 }
@@ -75,12 +76,13 @@ impl MemoryStore {
             }
             Write::Reservation(r, expect) => expected(state.reservations.get(&r.id), *expect),
             Write::Auction(a, expect) => expected(state.auctions.get(&a.id), *expect),
-            Write::Rating(r) => {
-                !state
-                    .ratings
-                    .contains(&(r.ratee_id.clone(), r.rater_id.clone(), r.about.clone()))
-            }
+            Write::Rating(r) => !state.ratings.contains_key(&(
+                r.ratee_id.clone(),
+                r.rater_id.clone(),
+                r.about.clone(),
+            )),
             Write::Bid(_)
+            | Write::CloseAccount { .. }
             | Write::Profile { .. }
             | Write::AddStats { .. }
             | Write::AddRating { .. }
@@ -122,7 +124,8 @@ impl MemoryStore {
                 .or_default()
                 .push(bid),
             Write::Rating(r) => {
-                state.ratings.insert((r.ratee_id, r.rater_id, r.about));
+                let key = (r.ratee_id.clone(), r.rater_id.clone(), r.about.clone());
+                state.ratings.insert(key, r);
             }
             Write::Profile {
                 user_id,
@@ -144,6 +147,18 @@ impl MemoryStore {
                 if let Some(n) = notifications {
                     p.notifications = n;
                 }
+            }
+            Write::CloseAccount { user_id } => {
+                let p = Self::profile_mut(state, &user_id);
+                *p = UserProfile {
+                    id: p.id.clone(),
+                    member_since: p.member_since,
+                    rating_sum: p.rating_sum,
+                    rating_count: p.rating_count,
+                    stats: p.stats,
+                    account: crate::profile::Account::Deleted,
+                    ..UserProfile::default()
+                };
             }
             Write::AddStats { user_id, stats } => {
                 let p = &mut Self::profile_mut(state, &user_id).stats;
@@ -177,8 +192,15 @@ impl MemoryStore {
             .entry(user_id.to_owned())
             .or_insert_with(|| UserProfile {
                 id: user_id.to_owned(),
+                // Stamped by the store, as the table's first write of the profile does.
+                member_since: Some(Utc::now()),
                 ..UserProfile::default()
             })
+    }
+
+    /// The rows of one of a user's lists that `page` asks for, as a page.
+    fn listed<T: Listed + Clone>(rows: impl Iterator<Item = T>, page: &Listing) -> Page<T> {
+        listed_page(rows.filter(|r| page.follows(r)).collect(), page.limit)
     }
 }
 
@@ -241,6 +263,86 @@ impl Store for MemoryStore {
             .cloned()
             .collect();
         Ok(items_page(rows, query.limit))
+    }
+
+    async fn items_of(
+        &self,
+        seller_id: &str,
+        status: Option<ItemStatus>,
+        page: &Listing,
+    ) -> Result<Page<Item>, StoreError> {
+        let state = self.state();
+        let rows = state
+            .items
+            .values()
+            .map(|v| &v.value)
+            .filter(|i| i.seller_id == seller_id && status.is_none_or(|s| s == i.status));
+        Ok(Self::listed(rows.cloned(), page))
+    }
+
+    async fn reservations_of(
+        &self,
+        user_id: &str,
+        role: Role,
+        status: Option<ReservationStatus>,
+        page: &Listing,
+    ) -> Result<Page<Reservation>, StoreError> {
+        let state = self.state();
+        let rows = state.reservations.values().map(|v| &v.value).filter(|r| {
+            let party = match role {
+                Role::Buyer => &r.buyer_id,
+                Role::Seller => &r.seller_id,
+            };
+            party == user_id && status.is_none_or(|s| s == r.status)
+        });
+        Ok(Self::listed(rows.cloned(), page))
+    }
+
+    async fn auctions_of(
+        &self,
+        seller_id: &str,
+        status: Option<AuctionStatus>,
+        page: &Listing,
+    ) -> Result<Page<Auction>, StoreError> {
+        let state = self.state();
+        let rows = state
+            .auctions
+            .values()
+            .map(|v| &v.value)
+            .filter(|a| a.seller_id == seller_id && status.is_none_or(|s| s == a.status));
+        Ok(Self::listed(rows.cloned(), page))
+    }
+
+    async fn bidding_of(
+        &self,
+        bidder_id: &str,
+        page: &Listing,
+    ) -> Result<Page<Bidding>, StoreError> {
+        let state = self.state();
+        let mut by_auction: HashMap<&str, Bidding> = HashMap::new();
+        for bid in state
+            .bids
+            .values()
+            .flatten()
+            .filter(|b| b.bidder_id == bidder_id)
+        {
+            let latest = Bidding::from(bid);
+            by_auction
+                .entry(bid.auction_id.as_str())
+                .and_modify(|b| {
+                    if latest.last_bid_at >= b.last_bid_at {
+                        *b = latest.clone();
+                    }
+                })
+                .or_insert_with(|| latest.clone());
+        }
+        Ok(Self::listed(by_auction.into_values(), page))
+    }
+
+    async fn ratings_of(&self, ratee_id: &str, page: &Listing) -> Result<Page<Rating>, StoreError> {
+        let state = self.state();
+        let rows = state.ratings.values().filter(|r| r.ratee_id == ratee_id);
+        Ok(Self::listed(rows.cloned(), page))
     }
 
     async fn stale_listings(

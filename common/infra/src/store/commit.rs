@@ -8,6 +8,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use chrono::Utc;
+use domain::auction::Bidding;
+use domain::profile::Account;
 use domain::store::{Change, Expect, StoreError, Write};
 use tracing::instrument;
 
@@ -16,6 +18,22 @@ use super::records::*;
 use super::DynamoStore;
 use crate::aws_error::to_store_error;
 use crate::outbox;
+
+/// What every write of a profile sets: its id and entity, and when it was first written (the user's
+/// "member since").
+const PROFILE_SET: &str =
+    "id = :id, entity = :entity, memberSince = if_not_exists(memberSince, :now)";
+
+fn profile_values(user_id: &str) -> Attrs {
+    HashMap::from([
+        (":id".to_owned(), s(user_id)),
+        (":entity".to_owned(), s("USER")),
+        (
+            ":now".to_owned(),
+            s(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        ),
+    ])
+}
 
 fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
     r.map_err(|e| StoreError::permanent(format!("building a request: {e}")))
@@ -88,32 +106,38 @@ impl DynamoStore {
                     .delete(build(delete.build())?)
                     .build())
             }
-            Write::Reservation(r, expect) => self.versioned_put(
-                record(
+            Write::Reservation(r, expect) => {
+                let mut attrs = record(
                     r,
                     reservation_key(&r.item_id, &r.id),
                     "RESERVATION",
                     Self::next(*expect),
-                )?,
-                *expect,
-            ),
-            Write::Auction(a, expect) => self.versioned_put(
-                record(a, auction_key(&a.id), "AUCTION", Self::next(*expect))?,
-                *expect,
-            ),
+                )?;
+                let status = Some(r.status.as_str());
+                listed_in(&mut attrs, UserList::Reserved(&r.buyer_id), status, r);
+                listed_in(&mut attrs, UserList::ReservedFrom(&r.seller_id), status, r);
+                self.versioned_put(attrs, *expect)
+            }
+            Write::Auction(a, expect) => {
+                let mut attrs = record(a, auction_key(&a.id), "AUCTION", Self::next(*expect))?;
+                let status = Some(a.status.as_str());
+                listed_in(&mut attrs, UserList::Auctions(&a.seller_id), status, a);
+                self.versioned_put(attrs, *expect)
+            }
             Write::Bid(b) => self.put(
                 record(b, bid_key(&b.auction_id, b.amount, &b.bid_id), "BID", 1)?,
                 Some("attribute_not_exists(PK)"),
             ),
-            Write::Rating(r) => self.put(
-                record(
+            Write::Rating(r) => {
+                let mut attrs = record(
                     r,
                     rating_key(&r.ratee_id, &r.rater_id, &r.about),
                     "RATING",
                     1,
-                )?,
-                Some("attribute_not_exists(PK)"),
-            ),
+                )?;
+                listed_in(&mut attrs, UserList::Ratings(&r.ratee_id), None, r);
+                self.put(attrs, Some("attribute_not_exists(PK)"))
+            }
             Write::Device { user_id, device } => {
                 let keys = device_key(user_id, &device.token_hash);
                 // A device registered again replaces its record (a refreshed endpoint).
@@ -137,11 +161,8 @@ impl DynamoStore {
                 email,
                 notifications,
             } => {
-                let mut sets = vec!["id = :id".to_owned(), "entity = :entity".to_owned()];
-                let mut values = HashMap::from([
-                    (":id".to_owned(), s(user_id.clone())),
-                    (":entity".to_owned(), s("USER")),
-                ]);
+                let mut sets = vec![PROFILE_SET.to_owned()];
+                let mut values = profile_values(user_id);
                 if let Some(name) = display_name {
                     sets.push("displayName = :name".into());
                     values.insert(":name".into(), s(name.clone()));
@@ -170,11 +191,21 @@ impl DynamoStore {
                     values,
                 )
             }
+            Write::CloseAccount { user_id } => {
+                let mut values = profile_values(user_id);
+                values.insert(":deleted".into(), s(Account::Deleted.as_str()));
+                // The personal data goes, the home index entry with it; figures and counters stay.
+                self.update(
+                    profile_key(user_id),
+                    format!(
+                        "SET {PROFILE_SET}, account = :deleted \
+                         REMOVE displayName, home, email, notifications, GSI1PK, GSI1SK"
+                    ),
+                    values,
+                )
+            }
             Write::AddStats { user_id, stats } => {
-                let mut values = HashMap::from([
-                    (":id".to_owned(), s(user_id.clone())),
-                    (":entity".to_owned(), s("USER")),
-                ]);
+                let mut values = profile_values(user_id);
                 let mut adds = vec![];
                 for (name, delta) in [
                     ("itemsGiven", stats.items_given),
@@ -189,31 +220,53 @@ impl DynamoStore {
                 }
                 self.update(
                     profile_key(user_id),
-                    format!("SET id = :id, entity = :entity ADD {}", adds.join(", ")),
+                    format!("SET {PROFILE_SET} ADD {}", adds.join(", ")),
                     values,
                 )
             }
-            Write::AddRating { user_id, stars } => self.update(
-                profile_key(user_id),
-                "SET id = :id, entity = :entity ADD ratingSum :stars, ratingCount :one".into(),
-                HashMap::from([
-                    (":id".to_owned(), s(user_id.clone())),
-                    (":entity".to_owned(), s("USER")),
-                    (":stars".to_owned(), n(stars)),
-                    (":one".to_owned(), n(1)),
-                ]),
-            ),
+            Write::AddRating { user_id, stars } => {
+                let mut values = profile_values(user_id);
+                values.insert(":stars".to_owned(), n(stars));
+                values.insert(":one".to_owned(), n(1));
+                self.update(
+                    profile_key(user_id),
+                    format!("SET {PROFILE_SET} ADD ratingSum :stars, ratingCount :one"),
+                    values,
+                )
+            }
         }
+    }
+
+    /// The record a write brings along: a bid moves its bidder's part in the auction (their list of bids).
+    fn companion(&self, write: &Write) -> Result<Option<TransactWriteItem>, StoreError> {
+        let Write::Bid(bid) = write else {
+            return Ok(None);
+        };
+        let bidding = Bidding::from(bid);
+        let mut attrs = record(
+            &bidding,
+            bidding_key(&bid.bidder_id, &bid.auction_id),
+            "BIDDING",
+            1,
+        )?;
+        listed_in(
+            &mut attrs,
+            UserList::Bidding(&bid.bidder_id),
+            None,
+            &bidding,
+        );
+        // Each accepted bid tops the last, so the latest write is the bidder's highest: no condition.
+        self.put(attrs, None).map(Some)
     }
 
     #[instrument(skip_all, fields(writes = change.writes.len(), events = change.events.len()), err)]
     pub(super) async fn commit_change(&self, change: Change) -> Result<(), StoreError> {
         let now = Utc::now();
-        let mut items = change
-            .writes
-            .iter()
-            .map(|w| self.write(w))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = vec![];
+        for write in &change.writes {
+            items.push(self.write(write)?);
+            items.extend(self.companion(write)?);
+        }
         for envelope in &change.events {
             items.push(
                 outbox::transact_put(&self.table, envelope, now)

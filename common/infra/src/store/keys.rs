@@ -32,6 +32,56 @@ pub(super) fn amount_key(amount: i64, id: &str) -> String {
     format!("{amount:012}#{id}")
 }
 
+/// A user's own lists, each one partition of a user index (GSI3, and GSI4 for the one list a record is in
+/// second): its entries sort `<status>#<time key>` where the list filters by status, else `<time key>`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum UserList<'a> {
+    /// The items a user posts.
+    Items(&'a str),
+    /// The reservations a user made.
+    Reserved(&'a str),
+    /// The reservations made on a user's items (GSI4: the record is in GSI3 as its buyer's).
+    ReservedFrom(&'a str),
+    /// The auctions a user runs.
+    Auctions(&'a str),
+    /// A user's part in each auction they bid on.
+    Bidding(&'a str),
+    /// The ratings a user received.
+    Ratings(&'a str),
+}
+
+impl UserList<'_> {
+    pub(super) fn index(self) -> &'static str {
+        match self {
+            UserList::ReservedFrom(_) => "GSI4",
+            _ => "GSI3",
+        }
+    }
+
+    pub(super) fn partition(self) -> String {
+        match self {
+            UserList::Items(u) => format!("SELLER#{u}"),
+            UserList::Reserved(u) => format!("BUYER#{u}"),
+            UserList::ReservedFrom(u) => format!("SELLER#{u}"),
+            UserList::Auctions(u) => format!("AUCTIONS#{u}"),
+            UserList::Bidding(u) => format!("BIDDER#{u}"),
+            UserList::Ratings(u) => format!("RATED#{u}"),
+        }
+    }
+}
+
+/// The sort key of a user-list entry: its status (where the list filters by one), then its time key.
+pub(super) fn listed_key(status: Option<&str>, at: DateTime<Utc>, id: &str) -> String {
+    match status {
+        Some(status) => format!("{status}#{}", time_key(at, id)),
+        None => time_key(at, id),
+    }
+}
+
+pub(super) fn bidding_key(bidder_id: &str, auction_id: &str) -> Attrs {
+    key(format!("USER#{bidder_id}"), format!("BIDON#{auction_id}"))
+}
+
 pub(super) fn item_key(id: &str) -> Attrs {
     key(format!("ITEM#{id}"), METADATA)
 }
@@ -80,5 +130,9 @@ mod tests {
         assert_eq!(time_key(at, "i"), "1795000000123#i");
         assert!(amount_key(999, "b") < amount_key(1000, "a"));
         assert_eq!(bid_key("a1", 1250, "b1")["SK"], s("BID#000000001250#b1"));
+        assert_eq!(listed_key(Some("OPEN"), at, "a"), "OPEN#1795000000123#a");
+        assert_eq!(listed_key(None, at, "a"), "1795000000123#a");
+        assert_eq!(UserList::ReservedFrom("u").index(), "GSI4");
+        assert_eq!(UserList::Reserved("u").partition(), "BUYER#u");
     }
 }

@@ -2,13 +2,17 @@
 //!
 //! | record | PK | SK | indexes |
 //! |---|---|---|---|
-//! | item | `ITEM#id` | `METADATA` | GSI1 `GEO#<geohash4>` / GSI2 `CAT#<category>` (only while listed), GSI3 `SELLER#id` |
-//! | reservation | `ITEM#itemId` | `RESERVATION#id` | |
-//! | auction | `AUCTION#id` | `METADATA` | |
+//! | item | `ITEM#id` | `METADATA` | GSI1 `GEO#<geohash4>` / GSI2 `CAT#<category>` (only while listed), GSI3 `SELLER#sellerId` |
+//! | reservation | `ITEM#itemId` | `RESERVATION#id` | GSI3 `BUYER#buyerId`, GSI4 `SELLER#sellerId` |
+//! | auction | `AUCTION#id` | `METADATA` | GSI3 `AUCTIONS#sellerId` |
 //! | bid | `AUCTION#id` | `BID#<amount>#bidId` | |
+//! | bidding (a bidder's part in an auction) | `USER#bidderId` | `BIDON#auctionId` | GSI3 `BIDDER#bidderId` |
 //! | profile | `USER#id` | `PROFILE` | GSI1 `HOME#<geohash5>` (once a home is set) |
 //! | device | `USER#id` | `DEVICE#<token hash>` | |
-//! | rating | `RATING#rateeId` | `FROM#raterId#about` | |
+//! | rating | `RATING#rateeId` | `FROM#raterId#about` | GSI3 `RATED#rateeId` |
+//!
+//! GSI3 and GSI4 are the users' own lists (`keys::UserList`): sorted `<status>#<ms>#<id>` where a list
+//! filters by status (items, reservations, auctions), `<ms>#<id>` where it does not (bidding, ratings).
 //!
 //! Entities are stored as their serde form (`serde_dynamo`) plus keys and a `version` ([`records`], keys in
 //! [`keys`]). A [`Change`] is one `TransactWriteItems` ([`commit`]): each replacing write is conditional on the
@@ -23,10 +27,11 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use domain::auction::{Auction, Bid};
-use domain::item::Item;
+use domain::auction::{Auction, AuctionStatus, Bid, Bidding};
+use domain::item::{Item, ItemStatus};
 use domain::profile::{Device, UserProfile};
-use domain::reservation::Reservation;
+use domain::rating::Rating;
+use domain::reservation::{Reservation, ReservationStatus, Role};
 use domain::store::*;
 use tracing::instrument;
 
@@ -38,6 +43,14 @@ mod records;
 
 use keys::*;
 use records::*;
+
+/// The statuses a list is read in: the one asked for, or every one.
+fn statuses<S: Copy>(one: Option<S>, all: &[S], text: fn(S) -> &'static str) -> Vec<&'static str> {
+    match one {
+        Some(s) => vec![text(s)],
+        None => all.iter().copied().map(text).collect(),
+    }
+}
 
 /// The table, as the domain's store.
 #[derive(Debug, Clone)]
@@ -102,6 +115,56 @@ impl Store for DynamoStore {
 
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
         self.browse_items(query).await
+    }
+
+    async fn items_of(
+        &self,
+        seller_id: &str,
+        status: Option<ItemStatus>,
+        page: &Listing,
+    ) -> Result<Page<Item>, StoreError> {
+        let statuses = statuses(status, ItemStatus::ALL, ItemStatus::as_str);
+        self.user_list(UserList::Items(seller_id), &statuses, page)
+            .await
+    }
+
+    async fn reservations_of(
+        &self,
+        user_id: &str,
+        role: Role,
+        status: Option<ReservationStatus>,
+        page: &Listing,
+    ) -> Result<Page<Reservation>, StoreError> {
+        let list = match role {
+            Role::Buyer => UserList::Reserved(user_id),
+            Role::Seller => UserList::ReservedFrom(user_id),
+        };
+        let statuses = statuses(status, ReservationStatus::ALL, ReservationStatus::as_str);
+        self.user_list(list, &statuses, page).await
+    }
+
+    async fn auctions_of(
+        &self,
+        seller_id: &str,
+        status: Option<AuctionStatus>,
+        page: &Listing,
+    ) -> Result<Page<Auction>, StoreError> {
+        let statuses = statuses(status, AuctionStatus::ALL, AuctionStatus::as_str);
+        self.user_list(UserList::Auctions(seller_id), &statuses, page)
+            .await
+    }
+
+    async fn bidding_of(
+        &self,
+        bidder_id: &str,
+        page: &Listing,
+    ) -> Result<Page<Bidding>, StoreError> {
+        self.user_list(UserList::Bidding(bidder_id), &[], page)
+            .await
+    }
+
+    async fn ratings_of(&self, ratee_id: &str, page: &Listing) -> Result<Page<Rating>, StoreError> {
+        self.user_list(UserList::Ratings(ratee_id), &[], page).await
     }
 
     async fn stale_listings(

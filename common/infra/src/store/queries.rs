@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use domain::auction::Bid;
 use domain::geo;
 use domain::item::{Category, Item, ItemStatus};
-use domain::store::{bids_page, items_page, BrowseQuery, Page, StoreError};
+use domain::store::{
+    bids_page, items_page, listed_page, BrowseQuery, Listed, Listing, Page, StoreError,
+};
 use futures::future::try_join_all;
+use serde::de::DeserializeOwned;
 use tracing::instrument;
 
 use super::keys::*;
@@ -65,6 +68,89 @@ impl DynamoStore {
                 }
             }
             start = out.last_evaluated_key;
+            if found.len() >= want || start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// A page of one of a user's lists: one query per status asked for (none: the list's entries carry no
+    /// status), each reading at most a page and two entries (the cursor's own entry may come back, as the
+    /// range is inclusive), merged newest first. So a page reads at most `statuses x (limit + 2)` entries.
+    #[instrument(skip(self, statuses), err)]
+    pub(super) async fn user_list<T: DeserializeOwned + Listed>(
+        &self,
+        list: UserList<'_>,
+        statuses: &[&str],
+        page: &Listing,
+    ) -> Result<Page<T>, StoreError> {
+        let prefixes: Vec<Option<&str>> = if statuses.is_empty() {
+            vec![None]
+        } else {
+            statuses.iter().copied().map(Some).collect()
+        };
+        let want = page.limit + 2;
+        let rows = try_join_all(
+            prefixes
+                .into_iter()
+                .map(|status| self.user_list_rows(list, status, page, want)),
+        )
+        .await?;
+        let mut found = vec![];
+        for attrs in rows.into_iter().flatten() {
+            let record: T = from_attrs(attrs)?;
+            if page.follows(&record) {
+                found.push(record);
+            }
+        }
+        Ok(listed_page(found, page.limit))
+    }
+
+    /// Up to `want` entries of one status of a user list, newest first, from the cursor on.
+    async fn user_list_rows(
+        &self,
+        list: UserList<'_>,
+        status: Option<&str>,
+        page: &Listing,
+        want: usize,
+    ) -> Result<Vec<Attrs>, StoreError> {
+        let index = list.index();
+        let (pk, sk) = (format!("{index}PK"), format!("{index}SK"));
+        let prefix = status.map(|s| format!("{s}#"));
+        let mut found = vec![];
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .scan_index_forward(false)
+                .limit(i32::try_from(want - found.len()).unwrap_or(100))
+                .set_exclusive_start_key(start.take())
+                .expression_attribute_names("#pk", pk.as_str())
+                .expression_attribute_values(":pk", s(list.partition()));
+            let upto = page.after.as_ref().map(|c| listed_key(status, c.at, &c.id));
+            q = match (&prefix, upto) {
+                (Some(prefix), Some(upto)) => q
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                    .expression_attribute_names("#sk", sk.as_str())
+                    .expression_attribute_values(":lo", s(prefix.clone()))
+                    .expression_attribute_values(":hi", s(upto)),
+                (Some(prefix), None) => q
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :lo)")
+                    .expression_attribute_names("#sk", sk.as_str())
+                    .expression_attribute_values(":lo", s(prefix.clone())),
+                (None, Some(upto)) => q
+                    .key_condition_expression("#pk = :pk AND #sk < :hi")
+                    .expression_attribute_names("#sk", sk.as_str())
+                    .expression_attribute_values(":hi", s(upto)),
+                (None, None) => q.key_condition_expression("#pk = :pk"),
+            };
+            let out = q.send().await.map_err(to_store_error)?;
+            found.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            // A query stops at 1 MB too: read on until a page's worth or the end.
             if found.len() >= want || start.is_none() {
                 return Ok(found);
             }

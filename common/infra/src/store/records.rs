@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::geo;
 use domain::item::Item;
 use domain::profile::{HomeLocation, Preferences, Stats, UserProfile};
-use domain::store::{StoreError, Versioned};
+use domain::store::{Listed, StoreError, Versioned};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -49,9 +49,29 @@ pub(super) fn item_record(item: &Item, version: u64) -> Result<Attrs, StoreError
         attrs.insert("GSI2PK".into(), s(format!("CAT#{}", item.category)));
         attrs.insert("GSI2SK".into(), s(at.clone()));
     }
-    attrs.insert("GSI3PK".into(), s(format!("SELLER#{}", item.seller_id)));
-    attrs.insert("GSI3SK".into(), s(format!("{}#{at}", item.status)));
+    listed_in(
+        &mut attrs,
+        UserList::Items(&item.seller_id),
+        Some(item.status.as_str()),
+        item,
+    );
     Ok(attrs)
+}
+
+/// Puts a record in one of its users' lists (the list's index keys).
+pub(super) fn listed_in(
+    attrs: &mut Attrs,
+    list: UserList<'_>,
+    status: Option<&str>,
+    record: &impl Listed,
+) {
+    let position = record.position();
+    let index = list.index();
+    attrs.insert(format!("{index}PK"), s(list.partition()));
+    attrs.insert(
+        format!("{index}SK"),
+        s(listed_key(status, position.at, &position.id)),
+    );
 }
 
 pub(super) fn record<T: Serialize>(
@@ -83,6 +103,8 @@ pub(super) struct ProfileRecord {
     items_received: u32,
     auctions_won: u32,
     auctions_sold: u32,
+    member_since: Option<chrono::DateTime<chrono::Utc>>,
+    account: domain::profile::Account,
 }
 
 impl From<ProfileRecord> for UserProfile {
@@ -101,6 +123,8 @@ impl From<ProfileRecord> for UserProfile {
                 auctions_won: r.auctions_won,
                 auctions_sold: r.auctions_sold,
             },
+            member_since: r.member_since,
+            account: r.account,
         }
     }
 }

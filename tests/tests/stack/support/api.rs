@@ -62,6 +62,8 @@ pub(crate) struct Answer {
     pub(crate) body: Value,
     /// The `Retry-After` header, if any.
     pub(crate) retry_after: Option<String>,
+    /// The `ETag` header, if any.
+    pub(crate) etag: Option<String>,
 }
 
 impl Answer {
@@ -144,10 +146,27 @@ impl Api {
         body: Option<Value>,
         correlation: &str,
     ) -> Answer {
+        self.call_with(method, path, user, body, &[], correlation)
+            .await
+    }
+
+    /// A call with headers of its own (`If-Match`).
+    pub(crate) async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+        correlation: &str,
+    ) -> Answer {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header("x-correlation-id", correlation);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(user) = user {
             request = request.bearer_auth(self.user(user).await.1);
         }
@@ -156,16 +175,23 @@ impl Api {
         }
         let response = request.send().await.expect("HTTP");
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (retry_after, etag) = (
+            header(reqwest::header::RETRY_AFTER),
+            header(reqwest::header::ETAG),
+        );
         let text = response.text().await.expect("body");
         Answer {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
             retry_after,
+            etag,
         }
     }
 

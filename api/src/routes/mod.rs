@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -46,11 +46,13 @@ type Id = PathParam<String>;
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
 
+mod activity;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(openapi_json))
         .routes(routes!(browse, create_item))
-        .routes(routes!(get_item, delete_item))
+        .routes(routes!(get_item, edit_item, delete_item))
         .routes(routes!(add_photo))
         .routes(routes!(reserve))
         .routes(routes!(get_reservation))
@@ -60,10 +62,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_auction))
         .routes(routes!(get_auction))
         .routes(routes!(list_bids, place_bid))
-        .routes(routes!(me, update_me))
+        .routes(routes!(me, update_me, activity::delete_me))
+        .routes(routes!(activity::my_items))
+        .routes(routes!(activity::my_reservations))
+        .routes(routes!(activity::my_auctions))
+        .routes(routes!(activity::my_bids))
+        .routes(routes!(activity::public_profile))
         .routes(routes!(register_device))
         .routes(routes!(unregister_device))
-        .routes(routes!(rate_user))
+        .routes(routes!(activity::ratings, rate_user))
 }
 
 /// Unknown paths answer a problem too.
@@ -210,11 +217,87 @@ async fn create_item(
     Ok((StatusCode::CREATED, Json(ItemView::new(item, &state.media))))
 }
 
+/// An item; its `ETag` is the version an edit names in `If-Match`.
 #[utoipa::path(get, path = "/items/{id}", tag = "items", params(("id" = String, Path)),
-    responses((status = 200, body = ItemView)))]
-async fn get_item(State(state): State<AppState>, PathParam(id): Id) -> ApiResult<Json<ItemView>> {
-    let item = state.service.get_item(&id).await?;
-    Ok(Json(ItemView::new(item, &state.media)))
+    responses((status = 200, body = ItemView,
+        headers(("ETag" = String, description = "The item's version, quoted: send it as If-Match to edit")))))]
+async fn get_item(
+    State(state): State<AppState>,
+    PathParam(id): Id,
+) -> ApiResult<([(header::HeaderName, String); 1], Json<ItemView>)> {
+    let item = state.service.get_item_versioned(&id).await?;
+    Ok((
+        [(header::ETAG, etag(item.version))],
+        Json(ItemView::new(item.value, &state.media)),
+    ))
+}
+
+fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an edit was decided from: its `If-Match` (one strong ETag this API gave).
+fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            "an edit needs If-Match: the ETag of the item as read (GET /items/{id})",
+        ));
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+        .ok_or_else(|| {
+            ApiError::invalid(vec![FieldError::new(
+                "If-Match",
+                "must be the ETag GET /items/{id} answered, e.g. \"3\"",
+            )])
+        })
+}
+
+/// Change a listing's title, description or category (the fields given; at least one).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ItemEditRequest {
+    #[schema(min_length = 1, max_length = 120)]
+    title: Option<String>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    category: Option<Category>,
+}
+
+/// The seller edits a listing nobody reserved or bid on, from the version read (`If-Match`). Emits
+/// ItemUpdated when something changed. 412 `version-mismatch` when the item changed since; 409
+/// `item-not-editable` once reserved or bid on; 428 without If-Match.
+#[utoipa::path(patch, path = "/items/{id}", tag = "items",
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the item as read")),
+    request_body = ItemEditRequest,
+    responses((status = 200, body = ItemView, headers(("ETag" = String, description = "The item's new version"))),
+        (status = 412, description = "The item changed since the version read", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 428, description = "No If-Match", body = crate::error::Problem,
+            content_type = "application/problem+json")),
+    security(("cognito" = [])))]
+async fn edit_item(
+    State(state): State<AppState>,
+    Actor(ctx): Actor,
+    PathParam(id): Id,
+    headers: HeaderMap,
+    Body(input): Body<ItemEditRequest>,
+) -> ApiResult<([(header::HeaderName, String); 1], Json<ItemView>)> {
+    let version = if_match(&headers)?;
+    let edit = domain::item::ItemEdit {
+        title: input.title,
+        description: input.description,
+        category: input.category,
+    };
+    let item = state.service.edit_item(&ctx, &id, version, &edit).await?;
+    Ok((
+        [(header::ETAG, etag(item.version))],
+        Json(ItemView::new(item.value, &state.media)),
+    ))
 }
 
 /// The seller withdraws an item nobody has taken. Emits ItemDeleted.
@@ -428,7 +511,7 @@ async fn place_bid(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct PageParams {
+pub(super) struct PageParams {
     /// From a previous page's `nextCursor`.
     cursor: Option<String>,
     /// Entries per page (default 20, at most 50).
