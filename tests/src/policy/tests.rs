@@ -357,7 +357,7 @@ fn a_table_without_its_stream_or_an_index_is_flagged() {
     });
     let found = table_matches_domain(&plan);
     assert_flags(found.clone(), "no NEW_AND_OLD_IMAGES stream");
-    assert_flags(found.clone(), "not GSI1-3");
+    assert_flags(found.clone(), "not GSI1-4");
     assert_flags(found, "point-in-time recovery not enabled");
 }
 
