@@ -137,7 +137,9 @@ pub struct UserProfile {
     /// When the profile was first written (the user's first signed-in call that keeps something).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_since: Option<DateTime<Utc>>,
-    #[serde(default)]
+    /// Never on the wire: a deleted account's token gets 401 before any profile is shown. (utoipa's schema of
+    /// `string_enum!` types names the variants, not their wire texts: a bug of the macro's derive to fix.)
+    #[serde(default, skip_serializing)]
     pub account: Account,
 }
 
