@@ -167,3 +167,42 @@ tf_workspace() {
 tf_local_vars() {
   echo "-var-file=env/local.tfvars" "-var=aws_endpoint_url=$AWS_ENDPOINT_URL"
 }
+
+# serve_workspace_api STACK WS: the API of workspace WS of a running stack, behind the stack's local runner if
+# it already serves that API (scripts/up's), else behind a runner of our own for the workspace (stopped when
+# the calling script exits). Sets API_BASE (http://host:port), API_POOL and API_CLIENT (its user pool and
+# client, for tokens: `$(runner_bin) token`).
+serve_workspace_api() {
+  local stack="$1" ws="$2" outputs api_id api_port
+  outputs="$ECOBID_STACK_DIR/outputs-$ws.json"
+  TF_WORKSPACE="$ws" terraform -chdir="$TF_DIR" output -json >"$outputs" \
+    || die "terraform output of workspace '$ws' failed"
+  read -r api_id API_POOL API_CLIENT < <(python3 - "$outputs" "$ws" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+need = ["api_id", "user_pool_id", "user_pool_client_id"]
+missing = [k for k in need if k not in o]
+if missing:
+    sys.exit(f"workspace {sys.argv[2]!r} has no output {', '.join(missing)} (it has: {', '.join(sorted(o)) or 'none'}): is it applied?")
+print(*(o[k]["value"] for k in need))
+PY
+  ) || die "cannot read workspace '$ws' outputs ($outputs)"
+  API_BASE="$(python3 - "$ECOBID_STACK_DIR/runner/runner.json" "$api_id" <<'PY' 2>/dev/null || true
+import json, sys
+print(json.load(open(sys.argv[1]))["apis"][sys.argv[2]])
+PY
+  )"
+  if [ -z "$API_BASE" ] || ! [ -f "$ECOBID_STACK_DIR/runner.pid" ] \
+    || ! kill -0 "$(cat "$ECOBID_STACK_DIR/runner.pid")" 2>/dev/null; then
+    [ -f "$ECOBID_STACK_DIR/runner.pid" ] && kill -0 "$(cat "$ECOBID_STACK_DIR/runner.pid")" 2>/dev/null \
+      && die "the stack's local runner serves another workspace than '$ws': stop it first (scripts/down stops the stack)"
+    api_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    # shellcheck disable=SC2064 # the stack's name is fixed now
+    trap "stop_runner '$stack'" EXIT
+    start_runner "$stack" "$api_port" "ecobid-$ws-"
+    API_BASE="http://127.0.0.1:$api_port"
+  fi
+  API_BASE="${API_BASE%/}"
+  [[ "$API_BASE" == http* ]] || API_BASE="http://$API_BASE"
+  export API_BASE API_POOL API_CLIENT
+}

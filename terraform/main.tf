@@ -64,6 +64,10 @@ locals {
     "GET /users/{id}"                  = false
     "GET /users/{id}/ratings"          = false
     "POST /users/{id}/ratings"         = true
+    # Everything else reaches the function too, which answers 405 with Allow for a method a path lacks and a
+    # 404 problem for a path nobody has (API Gateway would answer both 404 itself); no token is checked here,
+    # and no handler serves a request without the authorizer's claims.
+    "$default" = false
   }
 
   push_applications = values(module.notifications.push_application_arns)

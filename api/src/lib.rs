@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
     let doc = Arc::new(openapi::finish(doc));
     router
         .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::no_method)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotent,

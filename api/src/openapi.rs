@@ -7,6 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, OpenApi, Ref, ResponseBuilder, Type};
 use utoipa::PartialSchema;
 
+use domain::reservation::Role;
+
 use crate::error::{InvalidField, Problem, PROBLEM_JSON};
 
 fn problem(description: &str) -> utoipa::openapi::Response {
@@ -22,24 +24,36 @@ fn problem(description: &str) -> utoipa::openapi::Response {
 }
 
 /// A status API Gateway answers itself too (`{"message": "Unauthorized"}`: no token, no such route, throttled,
-/// the function failed), beside our problem.
+/// the function failed), beside our problem. Ours first: a client generator that reads one media type per
+/// response (openapi-python-client takes the first it supports) then parses the answers the API's code gives.
 fn gateway_or_problem(description: &str) -> utoipa::openapi::Response {
-    let gateway = ObjectBuilder::new()
-        .property("message", ObjectBuilder::new().schema_type(Type::String))
-        .required("message");
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new().schema(Some(gateway)).build(),
-        )
         .content(
             PROBLEM_JSON,
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("Problem")))
                 .build(),
         )
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(GATEWAY_MESSAGE)))
+                .build(),
+        )
         .build()
+}
+
+/// The schema of API Gateway's own answers.
+const GATEWAY_MESSAGE: &str = "GatewayMessage";
+
+fn gateway_message() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .description(Some(
+            "An answer of API Gateway itself, not of the API's code",
+        ))
+        .property("message", ObjectBuilder::new().schema_type(Type::String))
+        .required("message")
 }
 
 fn add(operation: &mut Operation, code: &str, response: utoipa::openapi::Response) {
@@ -65,6 +79,11 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
     components
         .schemas
         .insert("InvalidField".into(), InvalidField::schema());
+    components
+        .schemas
+        .insert(GATEWAY_MESSAGE.into(), gateway_message().into());
+    // A type only a query parameter names is not collected from the handlers' bodies.
+    components.schemas.insert("Role".into(), Role::schema());
     components.security_schemes.insert(
         "cognito".into(),
         SecurityScheme::Http(

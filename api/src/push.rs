@@ -26,6 +26,9 @@ pub enum PushError {
     /// No platform application for this platform: push is off for it.
     #[error("push to {0} devices is not configured in this deployment")]
     PlatformOff(Platform),
+    /// SNS refused the token itself (`InvalidParameter`): not one the platform gives.
+    #[error("the push service refused this token: {0}")]
+    TokenRefused(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -100,9 +103,14 @@ impl Push for SnsPush {
                     .filter(|s| s.code() == Some("InvalidParameter"))
                     .and_then(|s| existing_endpoint(s.message().unwrap_or_default()))
                     .map(str::to_owned);
-                match existing {
-                    Some(arn) => arn,
-                    None => return Err(failed("CreatePlatformEndpoint", e)),
+                match (existing, e.as_service_error()) {
+                    (Some(arn), _) => arn,
+                    (None, Some(s)) if s.code() == Some("InvalidParameter") => {
+                        return Err(PushError::TokenRefused(
+                            s.message().unwrap_or("invalid token").to_owned(),
+                        ))
+                    }
+                    (None, _) => return Err(failed("CreatePlatformEndpoint", e)),
                 }
             }
         };

@@ -9,6 +9,28 @@ use domain::rating;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// An integer field as JSON Schema (and so the OpenAPI document) defines one: any number with a zero
+/// fractional part, so `2.0` is the integer 2 (a JSON encoder may well write it so). serde alone takes only
+/// `2`. Use with `#[serde(deserialize_with = "whole")]`.
+pub fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let value = number
+        .as_i64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && (-9.0e15..=9.0e15).contains(f))
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| D::Error::custom(format!("{number} is not an integer")))?;
+    T::try_from(value).map_err(|_| D::Error::custom(format!("{value} is out of range")))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Point {
@@ -31,7 +53,8 @@ impl From<Point> for geo::Point {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewItem {
-    #[schema(min_length = 1, max_length = 120)]
+    /// Not all blank (spaces, tabs, line breaks); kept trimmed of them.
+    #[schema(min_length = 1, max_length = 120, pattern = r"[^ \t\n\r]")]
     pub title: String,
     #[serde(default)]
     #[schema(max_length = 2000)]
@@ -60,12 +83,15 @@ pub struct NewAuction {
     pub item_id: String,
     /// Cents.
     #[schema(minimum = 0, maximum = 1_000_000_000)]
+    #[serde(deserialize_with = "whole")]
     pub starting_price: i64,
     /// Cents, at least 1.
     #[schema(minimum = 1, maximum = 1_000_000_000)]
+    #[serde(deserialize_with = "whole")]
     pub min_increment: i64,
     /// How long the auction runs (the deployment sets the shortest; at most 7 days).
     #[schema(minimum = 1, maximum = 604_800)]
+    #[serde(deserialize_with = "whole")]
     pub duration_seconds: i64,
 }
 
@@ -84,7 +110,8 @@ impl From<NewAuction> for auction::NewAuction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfileUpdate {
-    #[schema(min_length = 1, max_length = 60)]
+    /// Not all blank (spaces, tabs, line breaks); kept trimmed of them.
+    #[schema(min_length = 1, max_length = 60, pattern = r"[^ \t\n\r]")]
     pub display_name: Option<String>,
     pub home: Option<Point>,
     /// Opt in or out of notices; what is not given stays as it is.
@@ -125,6 +152,7 @@ pub struct NewRating {
     /// The reservation or auction id of the deal.
     pub about: String,
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(deserialize_with = "whole")]
     pub stars: u8,
     #[schema(max_length = 500)]
     pub comment: Option<String>,

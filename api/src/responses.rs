@@ -65,13 +65,13 @@ impl Media {
     }
 }
 
-/// A photo, with its thumbnails' URLs once READY.
+/// A photo, with its thumbnails' URLs once `ready`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PhotoView {
     #[serde(flatten)]
     pub photo: Photo,
-    /// Absolute URLs of the thumbnails by long-side size ("128", "512", "1024"): READY photos only.
+    /// Absolute URLs of the thumbnails by long-side size ("128", "512", "1024"): `ready` photos only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub urls: Option<BTreeMap<String, String>>,
 }
@@ -90,7 +90,7 @@ impl PhotoView {
     }
 }
 
-/// The picture a list shows for an item: the 512 px thumbnail of its first READY photo.
+/// The picture a list shows for an item: the 512 px thumbnail of its first `ready` photo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Cover {
@@ -114,13 +114,13 @@ pub struct ItemView {
     pub status: ItemStatus,
     /// Photos by id.
     pub photos: BTreeMap<String, PhotoView>,
-    /// The first READY photo's 512 px thumbnail (in upload order); absent until a photo is READY.
+    /// The first `ready` photo's 512 px thumbnail (in upload order); absent until a photo is `ready`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<Cover>,
     pub created_at: DateTime<Utc>,
     /// When the listing expires if not taken.
     pub expires_at: DateTime<Utc>,
-    /// The active reservation, while RESERVED.
+    /// The active reservation, while `reserved`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reservation_id: Option<String>,
     /// The item's auction, once one was created.

@@ -25,24 +25,47 @@ fn listing(cursor_text: Option<&str>, limit_asked: Option<u32>) -> ApiResult<Lis
     })
 }
 
-/// One page of a list, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ListPage<T: ToSchema> {
-    items: Vec<T>,
-    /// Pass as `cursor` for the next page; absent on the last one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
+/// A page type per list, each naming its entries' schema: utoipa inlines the entry of a generic page
+/// (juhaku/utoipa#1586), which would hand a generated client a copy of each entry type per list.
+macro_rules! list_page {
+    ($(#[$doc:meta])* $name:ident of $entry:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            items: Vec<$entry>,
+            /// Pass as `cursor` for the next page; absent on the last one.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            next_cursor: Option<String>,
+        }
+
+        impl From<Page<$entry>> for $name {
+            fn from(page: Page<$entry>) -> Self {
+                $name {
+                    items: page.items,
+                    next_cursor: page.next_cursor,
+                }
+            }
+        }
+    };
 }
 
-impl<T: ToSchema> From<Page<T>> for ListPage<T> {
-    fn from(page: Page<T>) -> Self {
-        ListPage {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
-    }
-}
+list_page!(
+    /// One page of reservations, newest first.
+    ReservationPage of Reservation
+);
+list_page!(
+    /// One page of auctions, newest first.
+    AuctionPage of Auction
+);
+list_page!(
+    /// One page of the auctions a user bid on, most recently bid first.
+    BidStandingPage of BidStanding
+);
+list_page!(
+    /// One page of ratings, newest first.
+    RatingPage of Rating
+);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -50,6 +73,9 @@ pub(super) struct MyItemsParams {
     /// Only items in this status.
     status: Option<ItemStatus>,
     /// From a previous page's `nextCursor`.
+    #[param(
+        pattern = r"^[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
     cursor: Option<String>,
     /// Entries per page (default 20, at most 50).
     #[param(minimum = 1, maximum = 50)]
@@ -58,7 +84,7 @@ pub(super) struct MyItemsParams {
 
 /// The items the caller posted, of every status (or one), newest first.
 #[utoipa::path(get, path = "/users/me/items", tag = "users", params(MyItemsParams),
-    responses((status = 200, body = ItemPage)), security(("cognito" = [])))]
+    responses((status = 200, description = "A page of the caller's listings, newest first", body = ItemPage)), security(("cognito" = [])))]
 pub(super) async fn my_items(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -84,6 +110,9 @@ pub(super) struct MyReservationsParams {
     /// Only reservations in this status.
     status: Option<ReservationStatus>,
     /// From a previous page's `nextCursor`.
+    #[param(
+        pattern = r"^[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
     cursor: Option<String>,
     /// Entries per page (default 20, at most 50).
     #[param(minimum = 1, maximum = 50)]
@@ -92,12 +121,12 @@ pub(super) struct MyReservationsParams {
 
 /// The caller's reservations, as buyer or as seller, newest first.
 #[utoipa::path(get, path = "/users/me/reservations", tag = "users", params(MyReservationsParams),
-    responses((status = 200, body = ListPage<Reservation>)), security(("cognito" = [])))]
+    responses((status = 200, description = "A page of the caller's reservations, newest first", body = ReservationPage)), security(("cognito" = [])))]
 pub(super) async fn my_reservations(
     State(state): State<AppState>,
     Actor(ctx): Actor,
     Query(p): Query<MyReservationsParams>,
-) -> ApiResult<Json<ListPage<Reservation>>> {
+) -> ApiResult<Json<ReservationPage>> {
     let page = listing(p.cursor.as_deref(), p.limit)?;
     let role = p.role.unwrap_or(Role::Buyer);
     let page = state
@@ -113,6 +142,9 @@ pub(super) struct MyAuctionsParams {
     /// Only auctions in this status.
     status: Option<AuctionStatus>,
     /// From a previous page's `nextCursor`.
+    #[param(
+        pattern = r"^[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
     cursor: Option<String>,
     /// Entries per page (default 20, at most 50).
     #[param(minimum = 1, maximum = 50)]
@@ -121,12 +153,12 @@ pub(super) struct MyAuctionsParams {
 
 /// The auctions the caller runs, newest first.
 #[utoipa::path(get, path = "/users/me/auctions", tag = "users", params(MyAuctionsParams),
-    responses((status = 200, body = ListPage<Auction>)), security(("cognito" = [])))]
+    responses((status = 200, description = "A page of the caller's auctions, newest first", body = AuctionPage)), security(("cognito" = [])))]
 pub(super) async fn my_auctions(
     State(state): State<AppState>,
     Actor(ctx): Actor,
     Query(p): Query<MyAuctionsParams>,
-) -> ApiResult<Json<ListPage<Auction>>> {
+) -> ApiResult<Json<AuctionPage>> {
     let page = listing(p.cursor.as_deref(), p.limit)?;
     let page = state
         .service
@@ -136,14 +168,14 @@ pub(super) async fn my_auctions(
 }
 
 /// Each auction the caller bid on, most recently bid first, with their highest bid and where they stand:
-/// LEADING or OUTBID while it is open, WON or LOST once it closed.
+/// `leading` or `outbid` while it is open, `won` or `lost` once it closed.
 #[utoipa::path(get, path = "/users/me/bids", tag = "users", params(PageParams),
-    responses((status = 200, body = ListPage<BidStanding>)), security(("cognito" = [])))]
+    responses((status = 200, description = "A page of the auctions the caller bid on, with their standing", body = BidStandingPage)), security(("cognito" = [])))]
 pub(super) async fn my_bids(
     State(state): State<AppState>,
     Actor(ctx): Actor,
     Query(p): Query<PageParams>,
-) -> ApiResult<Json<ListPage<BidStanding>>> {
+) -> ApiResult<Json<BidStandingPage>> {
     let page = listing(p.cursor.as_deref(), p.limit)?;
     Ok(Json(
         state.service.bids_of(&ctx.caller, &page).await?.into(),
@@ -152,7 +184,7 @@ pub(super) async fn my_bids(
 
 /// A user as anyone sees them: display name, member since, rating figures, deals completed. Nothing private.
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, body = PublicProfile)))]
+    responses((status = 200, description = "The user's public profile", body = PublicProfile)))]
 pub(super) async fn public_profile(
     State(state): State<AppState>,
     PathParam(id): Id,
@@ -162,12 +194,12 @@ pub(super) async fn public_profile(
 
 /// The ratings a user received, newest first.
 #[utoipa::path(get, path = "/users/{id}/ratings", tag = "users", params(("id" = String, Path), PageParams),
-    responses((status = 200, body = ListPage<Rating>)))]
+    responses((status = 200, description = "A page of the ratings the user received, newest first", body = RatingPage)))]
 pub(super) async fn ratings(
     State(state): State<AppState>,
     PathParam(id): Id,
     Query(p): Query<PageParams>,
-) -> ApiResult<Json<ListPage<Rating>>> {
+) -> ApiResult<Json<RatingPage>> {
     let page = listing(p.cursor.as_deref(), p.limit)?;
     Ok(Json(state.service.ratings_of(&id, &page).await?.into()))
 }

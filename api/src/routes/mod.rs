@@ -82,6 +82,16 @@ pub async fn no_route(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// A method the path does not have: 405 with the methods it has (axum adds `Allow`). The gateway's `$default`
+/// route brings these here instead of answering 404 itself.
+pub async fn no_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("{} has no {method}: see the Allow header", uri.path()),
+    )
+}
+
 /// The OpenAPI 3.1 document of this API, generated from the code.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
@@ -99,7 +109,7 @@ async fn openapi_json(
 struct BrowseParams {
     /// `lat,lon` of the centre: items within `radiusKm` of it.
     #[param(
-        pattern = r"^-?[0-9]{1,3}(\.[0-9]+)?,-?[0-9]{1,3}(\.[0-9]+)?$",
+        pattern = r"^-?(?:(?:0?0?[0-9]|0?[1-8][0-9])(?:\.[0-9]+)?|0?90(?:\.0+)?),-?(?:(?:0?0?[0-9]|0?[1-9][0-9]|1[0-7][0-9])(?:\.[0-9]+)?|180(?:\.0+)?)$",
         example = "48.8584,2.2945"
     )]
     near: Option<String>,
@@ -109,6 +119,9 @@ struct BrowseParams {
     /// Only this category (alone: the category's newest items).
     category: Option<Category>,
     /// From a previous page's `nextCursor`.
+    #[param(
+        pattern = r"^[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
     cursor: Option<String>,
     /// Items per page (default 20, at most 50).
     #[param(minimum = 1, maximum = 50)]
@@ -148,9 +161,10 @@ fn limit(limit: Option<u32>) -> ApiResult<usize> {
     }
 }
 
-/// Browse listed items near a point (geohash cells, then real distance) and/or in a category.
+/// Browse listed items near a point (geohash cells, then real distance) and/or in a category; with neither,
+/// the newest listed items of every category.
 #[utoipa::path(get, path = "/items", tag = "items", params(BrowseParams),
-    responses((status = 200, body = ItemPage)))]
+    responses((status = 200, description = "A page of listed items", body = ItemPage)))]
 async fn browse(
     State(state): State<AppState>,
     Query(p): Query<BrowseParams>,
@@ -158,15 +172,7 @@ async fn browse(
     let mut v = Validator::default();
     let near = match &p.near {
         Some(text) => {
-            let point = text
-                .split_once(',')
-                .and_then(|(lat, lon)| {
-                    Some((
-                        lat.trim().parse::<f64>().ok()?,
-                        lon.trim().parse::<f64>().ok()?,
-                    ))
-                })
-                .filter(|(lat, lon)| geo::valid(*lat, *lon));
+            let point = geo::parse_point(text);
             v.check(
                 point.is_some(),
                 "near",
@@ -181,11 +187,6 @@ async fn browse(
         (0.1..=geo::MAX_RADIUS_KM).contains(&radius),
         "radiusKm",
         format!("must be 0.1 to {}", geo::MAX_RADIUS_KM),
-    )
-    .check(
-        p.near.is_some() || p.category.is_some(),
-        "",
-        "give near, category or both",
     );
     v.finish()?;
     let query = BrowseQuery {
@@ -207,7 +208,7 @@ async fn browse(
 
 /// Post an item, free or for auction. Emits ItemCreated.
 #[utoipa::path(post, path = "/items", tag = "items", request_body = NewItem,
-    responses((status = 201, body = ItemView)), security(("cognito" = [])))]
+    responses((status = 201, description = "The item, listed", body = ItemView)), security(("cognito" = [])))]
 async fn create_item(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -219,7 +220,7 @@ async fn create_item(
 
 /// An item; its `ETag` is the version an edit names in `If-Match`.
 #[utoipa::path(get, path = "/items/{id}", tag = "items", params(("id" = String, Path)),
-    responses((status = 200, body = ItemView,
+    responses((status = 200, description = "The item", body = ItemView,
         headers(("ETag" = String, description = "The item's version, quoted: send it as If-Match to edit")))))]
 async fn get_item(
     State(state): State<AppState>,
@@ -245,10 +246,13 @@ fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
             "an edit needs If-Match: the ETag of the item as read (GET /items/{id})",
         ));
     };
+    // Exactly the documented pattern (`"<1 to 19 digits>"`): no sign, no weak or `*` form, no list.
     value
         .to_str()
         .ok()
-        .and_then(|v| v.trim().strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+        .and_then(|v| v.trim().strip_prefix('"')?.strip_suffix('"'))
+        .filter(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
         .ok_or_else(|| {
             ApiError::invalid(vec![FieldError::new(
                 "If-Match",
@@ -261,7 +265,8 @@ fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemEditRequest {
-    #[schema(min_length = 1, max_length = 120)]
+    /// Not all blank (spaces, tabs, line breaks); kept trimmed of them.
+    #[schema(min_length = 1, max_length = 120, pattern = r"[^ \t\n\r]")]
     title: Option<String>,
     #[schema(max_length = 2000)]
     description: Option<String>,
@@ -272,9 +277,9 @@ pub struct ItemEditRequest {
 /// ItemUpdated when something changed. 412 `version-mismatch` when the item changed since; 409
 /// `item-not-editable` once reserved or bid on; 428 without If-Match.
 #[utoipa::path(patch, path = "/items/{id}", tag = "items",
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the item as read")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The ETag of the item as read", pattern = r#"^"[0-9]{1,19}"$"#)),
     request_body = ItemEditRequest,
-    responses((status = 200, body = ItemView, headers(("ETag" = String, description = "The item's new version"))),
+    responses((status = 200, description = "The item, edited", body = ItemView, headers(("ETag" = String, description = "The item's new version"))),
         (status = 412, description = "The item changed since the version read", body = crate::error::Problem,
             content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = crate::error::Problem,
@@ -347,9 +352,9 @@ pub struct PhotoUpload {
     pub upload: crate::presign::UploadForm,
 }
 
-/// Start a photo upload: the photo is PENDING, the answer a presigned POST form for its key.
+/// Start a photo upload: the photo is `pending`, the answer a presigned POST form for its key.
 #[utoipa::path(post, path = "/items/{id}/photos", tag = "items", params(("id" = String, Path)),
-    request_body = PhotoRequest, responses((status = 201, body = PhotoUpload)), security(("cognito" = [])))]
+    request_body = PhotoRequest, responses((status = 201, description = "The photo, pending, and the form to upload it with", body = PhotoUpload)), security(("cognito" = [])))]
 async fn add_photo(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -373,9 +378,9 @@ async fn add_photo(
 
 // ---- reservations ------------------------------------------------------------------------------------------
 
-/// Reserve a free item: item RESERVED, reservation PENDING. Emits ReservationCreated.
+/// Reserve a free item: item `reserved`, reservation `pending`. Emits ReservationCreated.
 #[utoipa::path(post, path = "/items/{id}/reserve", tag = "reservations", params(("id" = String, Path)),
-    responses((status = 201, body = Reservation)), security(("cognito" = [])))]
+    responses((status = 201, description = "The reservation, pending", body = Reservation)), security(("cognito" = [])))]
 async fn reserve(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -389,7 +394,7 @@ async fn reserve(
 
 /// A reservation, to its buyer and seller.
 #[utoipa::path(get, path = "/reservations/{id}", tag = "reservations", params(("id" = String, Path)),
-    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+    responses((status = 200, description = "The reservation", body = Reservation)), security(("cognito" = [])))]
 async fn get_reservation(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -408,24 +413,27 @@ pub struct ConfirmRequest {
 /// The seller confirms (optionally with a pickup time). Emits ReservationConfirmed.
 #[utoipa::path(post, path = "/reservations/{id}/confirm", tag = "reservations", params(("id" = String, Path)),
     request_body(content = Option<ConfirmRequest>, description = "Optional"),
-    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+    responses((status = 200, description = "The reservation, confirmed", body = Reservation)), security(("cognito" = [])))]
 async fn confirm(
     State(state): State<AppState>,
     Actor(ctx): Actor,
     PathParam(id): Id,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Reservation>> {
+    // No body, or `null` (the document's body is optional and nullable), is a confirmation without a time.
     let input: ConfirmRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ConfirmRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            let code = if e.is_syntax() || e.is_eof() {
-                "malformed-json"
-            } else {
-                "validation-failed"
-            };
-            ApiError::bad_request(code, e.to_string())
-        })?
+        serde_json::from_slice::<Option<ConfirmRequest>>(&body)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                let code = if e.is_syntax() || e.is_eof() {
+                    "malformed-json"
+                } else {
+                    "validation-failed"
+                };
+                ApiError::bad_request(code, e.to_string())
+            })?
     };
     Ok(Json(
         state.service.confirm(&ctx, &id, input.pickup_at).await?,
@@ -434,7 +442,7 @@ async fn confirm(
 
 /// Either party records the pickup: both users' stats move. Emits ReservationCompleted.
 #[utoipa::path(post, path = "/reservations/{id}/complete", tag = "reservations", params(("id" = String, Path)),
-    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+    responses((status = 200, description = "The reservation, completed", body = Reservation)), security(("cognito" = [])))]
 async fn complete(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -443,9 +451,9 @@ async fn complete(
     Ok(Json(state.service.complete(&ctx, &id).await?))
 }
 
-/// Either party cancels; the item is AVAILABLE again. Emits ReservationCancelled.
+/// Either party cancels; the item is `available` again. Emits ReservationCancelled.
 #[utoipa::path(post, path = "/reservations/{id}/cancel", tag = "reservations", params(("id" = String, Path)),
-    responses((status = 200, body = Reservation)), security(("cognito" = [])))]
+    responses((status = 200, description = "The reservation, cancelled", body = Reservation)), security(("cognito" = [])))]
 async fn cancel(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -458,7 +466,7 @@ async fn cancel(
 
 /// Put one of the caller's auction items up for auction. Emits AuctionCreated.
 #[utoipa::path(post, path = "/auctions", tag = "auctions", request_body = NewAuction,
-    responses((status = 201, body = Auction)), security(("cognito" = [])))]
+    responses((status = 201, description = "The auction, open", body = Auction)), security(("cognito" = [])))]
 async fn create_auction(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -472,7 +480,7 @@ async fn create_auction(
 
 /// An auction with its current bid and bid count.
 #[utoipa::path(get, path = "/auctions/{id}", tag = "auctions", params(("id" = String, Path)),
-    responses((status = 200, body = Auction)))]
+    responses((status = 200, description = "The auction", body = Auction)))]
 async fn get_auction(State(state): State<AppState>, PathParam(id): Id) -> ApiResult<Json<Auction>> {
     Ok(Json(state.service.get_auction(&id).await?))
 }
@@ -482,6 +490,7 @@ async fn get_auction(State(state): State<AppState>, PathParam(id): Id) -> ApiRes
 pub struct BidRequest {
     /// Cents: at least max(startingPrice, currentBid + minIncrement).
     #[schema(minimum = 1, maximum = 1_000_000_000)]
+    #[serde(deserialize_with = "crate::requests::whole")]
     pub amount: i64,
 }
 
@@ -495,7 +504,7 @@ pub struct BidPlacedResponse {
 /// Bid. Refusals are 409 with the reason (bid-too-low, auction-ended, auction-closed). Emits BidPlaced (and
 /// AuctionExtended when the bid came in the last 2 minutes).
 #[utoipa::path(post, path = "/auctions/{id}/bids", tag = "auctions", params(("id" = String, Path)),
-    request_body = BidRequest, responses((status = 201, body = BidPlacedResponse)), security(("cognito" = [])))]
+    request_body = BidRequest, responses((status = 201, description = "The bid, accepted", body = BidPlacedResponse)), security(("cognito" = [])))]
 async fn place_bid(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -513,6 +522,20 @@ async fn place_bid(
 #[into_params(parameter_in = Query)]
 pub(super) struct PageParams {
     /// From a previous page's `nextCursor`.
+    #[param(
+        pattern = r"^[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
+    cursor: Option<String>,
+    /// Entries per page (default 20, at most 50).
+    #[param(minimum = 1, maximum = 50)]
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct BidPageParams {
+    /// From a previous page's `nextCursor`: the amount the next page's bids are below.
+    #[param(pattern = r"^[0-9]{1,15}$")]
     cursor: Option<String>,
     /// Entries per page (default 20, at most 50).
     #[param(minimum = 1, maximum = 50)]
@@ -528,23 +551,27 @@ pub struct BidPage {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/auctions/{id}/bids", tag = "auctions", params(("id" = String, Path), PageParams),
-    responses((status = 200, body = BidPage)))]
+#[utoipa::path(get, path = "/auctions/{id}/bids", tag = "auctions", params(("id" = String, Path), BidPageParams),
+    responses((status = 200, description = "A page of the auction's bids, highest first", body = BidPage)))]
 async fn list_bids(
     State(state): State<AppState>,
     PathParam(id): Id,
-    Query(p): Query<PageParams>,
+    Query(p): Query<BidPageParams>,
 ) -> ApiResult<Json<BidPage>> {
     let below = p
         .cursor
         .as_deref()
         .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                ApiError::invalid(vec![FieldError::new(
-                    "cursor",
-                    "not a cursor this API gave",
-                )])
-            })
+            let digits = (1..=15).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit());
+            digits
+                .then(|| c.parse::<i64>().ok())
+                .flatten()
+                .ok_or_else(|| {
+                    ApiError::invalid(vec![FieldError::new(
+                        "cursor",
+                        "not a cursor this API gave",
+                    )])
+                })
         })
         .transpose()?;
     let page = state.service.bids(&id, below, limit(p.limit)?).await?;
@@ -557,7 +584,7 @@ async fn list_bids(
 // ---- users -------------------------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/users/me", tag = "users",
-    responses((status = 200, body = UserProfile)), security(("cognito" = [])))]
+    responses((status = 200, description = "The caller's profile", body = UserProfile)), security(("cognito" = [])))]
 async fn me(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -573,7 +600,7 @@ async fn me(
 
 /// Set the display name, the home location (for "new items near you") and which notices to get.
 #[utoipa::path(put, path = "/users/me", tag = "users", request_body = ProfileUpdate,
-    responses((status = 200, body = UserProfile)), security(("cognito" = [])))]
+    responses((status = 200, description = "The caller's profile, updated", body = UserProfile)), security(("cognito" = [])))]
 async fn update_me(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -593,8 +620,12 @@ async fn update_me(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeviceRequest {
     platform: Platform,
-    /// The push token the platform gave the app.
-    #[schema(min_length = 1, max_length = 4096)]
+    /// The push token the platform gave the app (APNs: hex; FCM: letters, digits, `_`, `:`, `-`).
+    #[schema(
+        min_length = 1,
+        max_length = 4096,
+        pattern = "^[A-Za-z0-9_:-]{1,4096}$"
+    )]
     token: String,
 }
 
@@ -602,18 +633,20 @@ pub struct DeviceRequest {
 /// when another account registered the same token). 422 `push-platform-unavailable` for a platform this
 /// deployment has no push credentials for.
 #[utoipa::path(post, path = "/users/me/devices", tag = "users", request_body = DeviceRequest,
-    responses((status = 201, body = Device)), security(("cognito" = [])))]
+    responses((status = 201, description = "The device, registered", body = Device)), security(("cognito" = [])))]
 async fn register_device(
     State(state): State<AppState>,
     Actor(ctx): Actor,
     VerifiedEmail(email): VerifiedEmail,
     Body(input): Body<DeviceRequest>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
-    let token = input.token.trim();
-    if token.is_empty() || token.len() > 4096 {
+    // Exactly the documented pattern: APNs tokens are hex, FCM's letters, digits and `_:-`.
+    let token = input.token.as_str();
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-');
+    if !(1..=4096).contains(&token.len()) || !token.bytes().all(allowed) {
         return Err(ApiError::invalid(vec![FieldError::new(
             "token",
-            "must be 1 to 4096 characters",
+            "must be 1 to 4096 letters, digits, '_', ':' or '-'",
         )]));
     }
     let registration = state
@@ -623,6 +656,9 @@ async fn register_device(
         .map_err(|e| match e {
             PushError::PlatformOff(_) => {
                 DomainError::unprocessable(Unprocessable::PushPlatformUnavailable, e).into()
+            }
+            PushError::TokenRefused(_) => {
+                DomainError::unprocessable(Unprocessable::InvalidPushToken, e).into()
             }
             PushError::Failed(why) => ApiError::internal(&why),
         })?;
@@ -647,7 +683,7 @@ async fn register_device(
 /// Unregister a device (the app signs out): its endpoint is deleted and it gets no more push.
 #[utoipa::path(delete, path = "/users/me/devices/{id}", tag = "users",
     params(("id" = String, Path, description = "The device's tokenHash")),
-    responses((status = 204)), security(("cognito" = [])))]
+    responses((status = 204, description = "Unregistered")), security(("cognito" = [])))]
 async fn unregister_device(
     State(state): State<AppState>,
     Actor(ctx): Actor,
@@ -666,7 +702,7 @@ async fn unregister_device(
 
 /// Rate the other party of a completed deal, once. Emits UserRated.
 #[utoipa::path(post, path = "/users/{id}/ratings", tag = "users", params(("id" = String, Path)),
-    request_body = NewRating, responses((status = 201, body = Rating)), security(("cognito" = [])))]
+    request_body = NewRating, responses((status = 201, description = "The rating", body = Rating)), security(("cognito" = [])))]
 async fn rate_user(
     State(state): State<AppState>,
     Actor(ctx): Actor,

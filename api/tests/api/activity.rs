@@ -61,7 +61,7 @@ async fn my_lists_show_exactly_the_callers_records_with_their_standing() {
     let mut posted = vec![first.clone(), second, lot];
     posted.sort();
     assert_eq!(listed, posted);
-    let only = get(&app, "/users/me/items?status=RESERVED", Some("seller")).await;
+    let only = get(&app, "/users/me/items?status=reserved", Some("seller")).await;
     assert_eq!(ids(&only.body, "/id"), [first.as_str()]);
     let none = get(&app, "/users/me/items", Some("buyer")).await;
     assert_eq!(ids(&none.body, "/id"), Vec::<String>::new());
@@ -85,7 +85,7 @@ async fn my_lists_show_exactly_the_callers_records_with_their_standing() {
     assert_eq!(ids(&bought.body, "/id"), [rid.as_str()]);
     let sold = get(
         &app,
-        "/users/me/reservations?role=seller&status=PENDING",
+        "/users/me/reservations?role=seller&status=pending",
         Some("seller"),
     )
     .await;
@@ -108,12 +108,12 @@ async fn my_lists_show_exactly_the_callers_records_with_their_standing() {
     assert_eq!(bids.status, StatusCode::OK, "{}", bids.body);
     assert_eq!(ids(&bids.body, "/auction/id"), [aid.as_str()]);
     assert_eq!(bids.body["items"][0]["myTopBid"], 700);
-    assert_eq!(bids.body["items"][0]["standing"], "LEADING");
+    assert_eq!(bids.body["items"][0]["standing"], "leading");
     let rival = get(&app, "/users/me/bids", Some("rival")).await;
-    assert_eq!(rival.body["items"][0]["standing"], "OUTBID");
-    let auctions = get(&app, "/users/me/auctions?status=OPEN", Some("seller")).await;
+    assert_eq!(rival.body["items"][0]["standing"], "outbid");
+    let auctions = get(&app, "/users/me/auctions?status=open", Some("seller")).await;
     assert_eq!(ids(&auctions.body, "/id"), [aid]);
-    let closed = get(&app, "/users/me/auctions?status=CLOSED", Some("seller")).await;
+    let closed = get(&app, "/users/me/auctions?status=closed", Some("seller")).await;
     assert_eq!(ids(&closed.body, "/id"), Vec::<String>::new());
 }
 
@@ -133,7 +133,7 @@ async fn my_lists_need_a_caller_and_refuse_what_they_do_not_know() {
     for uri in [
         "/users/me/items?status=GONE",
         "/users/me/reservations?role=owner",
-        "/users/me/auctions?status=open",
+        "/users/me/auctions?status=OPEN",
         "/users/me/bids?cursor=nope",
         "/users/me/bids?limit=0",
     ] {
@@ -321,7 +321,7 @@ async fn an_account_is_deleted_only_without_deals_under_way_and_its_token_is_ref
         refused.body["detail"]
             .as_str()
             .unwrap_or("")
-            .contains("PENDING reservation as seller"),
+            .contains("pending reservation as seller"),
         "{}",
         refused.body
     );

@@ -22,7 +22,7 @@ async fn items_post_get_browse_delete() {
         .send()
         .await;
     assert_eq!(got.status, StatusCode::OK);
-    assert_eq!(got.body["status"], "AVAILABLE");
+    assert_eq!(got.body["status"], "available");
     assert_eq!(got.body["location"]["geohash"], "u09tun");
     assert_eq!(got.body["sellerId"], "seller");
     // Browse by distance: 2 km away is in a 5 km radius, not in a 1 km one.
@@ -54,6 +54,10 @@ async fn items_post_get_browse_delete() {
         .send()
         .await;
     assert_eq!(other.body["items"], json!([]));
+    // Neither: the newest listed items of every category.
+    let all = call(&app.router, Method::GET, "/items", None).send().await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.body["items"][0]["id"], id.as_str());
     // DELETE by the seller.
     let deleted = call(
         &app.router,
@@ -112,7 +116,7 @@ async fn a_photo_upload_is_a_bounded_presigned_post_and_a_pending_photo() {
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let key = answer.body["photo"]["key"].as_str().expect("key");
     assert!(key.starts_with(&format!("uploads/seller/{id}/")), "{key}");
-    assert_eq!(answer.body["photo"]["status"], "PENDING");
+    assert_eq!(answer.body["photo"]["status"], "pending");
     let upload = &answer.body["upload"];
     assert_eq!(
         upload["url"],
@@ -243,7 +247,7 @@ async fn ready_photos_have_a_cdn_url_per_size_and_the_first_is_the_cover_in_get_
     };
     for key in [&first, &second] {
         let p = by_key(key);
-        assert_eq!(p["status"], "READY");
+        assert_eq!(p["status"], "ready");
         let thumbnail = |size: &str| p["thumbnails"][size].as_str().expect("key").to_owned();
         for size in ["128", "512", "1024"] {
             assert_eq!(
@@ -256,7 +260,7 @@ async fn ready_photos_have_a_cdn_url_per_size_and_the_first_is_the_cover_in_get_
     }
     assert!(by_key(&pending).get("urls").is_none());
     let rejected = by_key(&rejected);
-    assert_eq!(rejected["status"], "REJECTED");
+    assert_eq!(rejected["status"], "rejected");
     assert!(rejected.get("urls").is_none(), "{rejected}");
     let first_photo = by_key(&first);
     let cover = &got.body["cover"];
@@ -300,7 +304,7 @@ async fn flow_2_reserve_confirm_complete_then_rate() {
     .send()
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.body["status"], "PENDING");
+    assert_eq!(r.body["status"], "pending");
     let rid = r.body["id"].as_str().expect("id").to_owned();
     let got = call(
         &app.router,
@@ -314,7 +318,7 @@ async fn flow_2_reserve_confirm_complete_then_rate() {
     let item_now = call(&app.router, Method::GET, &format!("/items/{item}"), None)
         .send()
         .await;
-    assert_eq!(item_now.body["status"], "RESERVED");
+    assert_eq!(item_now.body["status"], "reserved");
     let confirmed = call(
         &app.router,
         Method::POST,
@@ -325,7 +329,7 @@ async fn flow_2_reserve_confirm_complete_then_rate() {
     .send()
     .await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
-    assert_eq!(confirmed.body["status"], "CONFIRMED");
+    assert_eq!(confirmed.body["status"], "confirmed");
     let done = call(
         &app.router,
         Method::POST,
@@ -334,7 +338,7 @@ async fn flow_2_reserve_confirm_complete_then_rate() {
     )
     .send()
     .await;
-    assert_eq!(done.body["status"], "COMPLETED");
+    assert_eq!(done.body["status"], "completed");
     let rated = call(
         &app.router,
         Method::POST,
@@ -396,11 +400,11 @@ async fn cancelling_puts_the_item_back_and_confirm_needs_no_body() {
     )
     .send()
     .await;
-    assert_eq!(cancelled.body["status"], "CANCELLED");
+    assert_eq!(cancelled.body["status"], "cancelled");
     let back = call(&app.router, Method::GET, &format!("/items/{item}"), None)
         .send()
         .await;
-    assert_eq!(back.body["status"], "AVAILABLE");
+    assert_eq!(back.body["status"], "available");
     assert_eq!(event_types(&app).last(), Some(&"ReservationCancelled"));
 }
 
@@ -453,7 +457,7 @@ async fn flow_3_auction_bids_and_listing() {
     let item_now = call(&app.router, Method::GET, &format!("/items/{item}"), None)
         .send()
         .await;
-    assert_eq!(item_now.body["status"], "IN_AUCTION");
+    assert_eq!(item_now.body["status"], "in_auction");
     assert_eq!(
         event_types(&app),
         ["ItemCreated", "AuctionCreated", "BidPlaced", "BidPlaced"]

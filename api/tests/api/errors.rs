@@ -58,8 +58,11 @@ async fn failed_validation_is_400_with_the_fields() {
         .send()
         .await;
     assert_problem(&bad_query, StatusCode::BAD_REQUEST, "validation-failed");
-    let nothing = call(&app.router, Method::GET, "/items", None).send().await;
-    assert_problem(&nothing, StatusCode::BAD_REQUEST, "validation-failed");
+    // A point in a form its pattern does not allow, though it would parse as a number.
+    let exponent = call(&app.router, Method::GET, "/items?near=1e1,0", None)
+        .send()
+        .await;
+    assert_problem(&exponent, StatusCode::BAD_REQUEST, "validation-failed");
     let bad_cursor = call(
         &app.router,
         Method::GET,
@@ -316,4 +319,37 @@ async fn a_5xx_tells_nothing_of_its_cause() {
         !text.contains("arn:") && !text.contains("AccessDenied") && !text.contains("dynamodb"),
         "{text}"
     );
+}
+
+/// What the gateway's `$default` route brings: a method a path lacks is 405 naming the methods it has, a path
+/// nobody has is 404, both problems.
+#[tokio::test]
+async fn a_method_a_path_lacks_is_405_with_allow_and_an_unknown_path_404() {
+    let app = TestApp::new();
+    for (method, path, allowed) in [
+        (Method::TRACE, "/items", vec!["GET", "POST"]),
+        (Method::PUT, "/items/abc", vec!["DELETE", "GET", "PATCH"]),
+        (Method::POST, "/users/me/bids", vec!["GET"]),
+    ] {
+        let answer = call(&app.router, method.clone(), path, None).send().await;
+        assert_problem(
+            &answer,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+        );
+        let allow = answer.headers.get("allow").expect("an Allow header");
+        let mut listed: Vec<String> = allow
+            .to_str()
+            .expect("ascii")
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .filter(|m| m != "HEAD")
+            .collect();
+        listed.sort();
+        assert_eq!(listed, allowed, "{method} {path}");
+    }
+    let nowhere = call(&app.router, Method::GET, "/nowhere", None)
+        .send()
+        .await;
+    assert_problem(&nowhere, StatusCode::NOT_FOUND, "no-route");
 }

@@ -72,6 +72,10 @@ pub enum Unprocessable {
     IdempotencyKeyReused,
     /// A device of a platform this deployment has no push credentials for.
     PushPlatformUnavailable,
+    /// An auction shorter than the deployment's shortest.
+    AuctionTooShort,
+    /// A push token the push service refused.
+    InvalidPushToken,
 }
 
 impl Unprocessable {
@@ -85,6 +89,8 @@ impl Unprocessable {
             Unprocessable::RateSelf => "rate-self",
             Unprocessable::IdempotencyKeyReused => "idempotency-key-reused",
             Unprocessable::PushPlatformUnavailable => "push-platform-unavailable",
+            Unprocessable::AuctionTooShort => "auction-too-short",
+            Unprocessable::InvalidPushToken => "invalid-push-token",
         }
     }
 }
@@ -195,6 +201,22 @@ impl Validator {
             Err(DomainError::Invalid(self.0))
         }
     }
+}
+
+/// The characters a short text (a title, a name) may not consist of only, and that are trimmed off it: the
+/// document's `pattern` for such a text says "one character not among these" in the same four, so a
+/// schema-driven client and the API agree on what is blank whatever their regex engines call whitespace.
+pub const BLANK: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// A short text of 1 to `max` characters as given (the document's `maxLength` counts the raw text), not
+/// blank; trimmed of [`BLANK`] for keeping.
+pub fn short_text(v: &mut Validator, raw: &str, max: usize, field: &str) -> String {
+    v.check(
+        (1..=max).contains(&raw.chars().count()) && raw.contains(|c| !BLANK.contains(&c)),
+        field,
+        format!("must be 1 to {max} characters, not all blank"),
+    );
+    raw.trim_matches(BLANK).to_owned()
 }
 
 /// An error and its causes on one line (`a: b: c`), each cause once (one whose text the line already holds is

@@ -25,9 +25,45 @@ pub struct Point {
     pub lon: f64,
 }
 
+impl Point {
+    /// The point as kept: degrees to 7 decimals (about a centimetre), so every coordinate is a number
+    /// DynamoDB takes (it refuses magnitudes under 1e-130 and keeps 38 digits; `1e-189` would fail the
+    /// whole write), and `-0` is 0.
+    pub fn stored(self) -> Point {
+        let round = |d: f64| (d * 1e7).round() / 1e7 + 0.0;
+        Point {
+            lat: round(self.lat),
+            lon: round(self.lon),
+        }
+    }
+}
+
 /// Whether (lat, lon) is a place on Earth.
 pub fn valid(lat: f64, lon: f64) -> bool {
     (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
+}
+
+/// The text form of a point in a query (`near=48.8584,2.2945`): decimal degrees, at most three digits before
+/// the point, no exponent, sign or space but a leading `-`, on Earth. The pattern and [`parse_point`] accept
+/// exactly the same texts (a test holds them together), so a schema-driven client never sends one refused.
+pub const POINT_PATTERN: &str = r"^-?(?:(?:0?0?[0-9]|0?[1-8][0-9])(?:\.[0-9]+)?|0?90(?:\.0+)?),-?(?:(?:0?0?[0-9]|0?[1-9][0-9]|1[0-7][0-9])(?:\.[0-9]+)?|180(?:\.0+)?)$";
+
+/// `lat,lon` as [`POINT_PATTERN`] describes it.
+pub fn parse_point(text: &str) -> Option<(f64, f64)> {
+    fn degrees(text: &str) -> Option<f64> {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let (whole, fraction) = match digits.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (digits, None),
+        };
+        let decimal = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+        (decimal(whole) && whole.len() <= 3 && fraction.is_none_or(decimal))
+            .then(|| text.parse().ok())
+            .flatten()
+    }
+    let (lat, lon) = text.split_once(',')?;
+    let (lat, lon) = (degrees(lat)?, degrees(lon)?);
+    valid(lat, lon).then_some((lat, lon))
 }
 
 /// The geohash of a valid point at `precision` (1..=12).
@@ -87,6 +123,81 @@ pub fn with_neighbours(hash: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_point_is_kept_to_seven_decimals_and_never_as_a_number_dynamodb_refuses() {
+        let kept = super::Point {
+            lat: 89.99999999999999,
+            lon: -1.7359392125526795e-189,
+        }
+        .stored();
+        assert_eq!((kept.lat, kept.lon), (90.0, 0.0));
+        assert!(kept.lon.is_sign_positive(), "-0 is kept as 0");
+        let paris = super::Point {
+            lat: 48.858_412_34,
+            lon: 2.294_512_99,
+        }
+        .stored();
+        assert_eq!((paris.lat, paris.lon), (48.858_412_3, 2.294_513));
+    }
+
+    #[test]
+    fn a_point_in_a_query_is_decimal_degrees_on_earth() {
+        for (text, want) in [
+            ("48.8584,2.2945", Some((48.8584, 2.2945))),
+            ("-90,-180", Some((-90.0, -180.0))),
+            ("090.000,180.0", Some((90.0, 180.0))),
+            ("0,0", Some((0.0, 0.0))),
+            ("-0.5,179.999", Some((-0.5, 179.999))),
+        ] {
+            assert_eq!(super::parse_point(text), want, "{text}");
+        }
+        for text in [
+            "90.0001,0",
+            "0,180.5",
+            "999,0",
+            "1e1,0",
+            "+1,0",
+            " 1,0",
+            "1,0 ",
+            "1.,0",
+            ".5,0",
+            "0001,0",
+            "1,",
+            "inf,0",
+            "NaN,0",
+            "1;2",
+            "",
+        ] {
+            assert_eq!(super::parse_point(text), None, "{text}");
+        }
+    }
+
+    /// Every text of up to six characters of the alphabet that matters, in either coordinate: the pattern
+    /// matches it exactly when [`super::parse_point`] takes it.
+    #[test]
+    fn the_point_pattern_and_the_parser_agree() {
+        let pattern = regex::Regex::new(super::POINT_PATTERN).expect("a regex");
+        let alphabet = ['0', '1', '7', '8', '9', '-', '.'];
+        let mut texts = vec![String::new()];
+        let mut all = vec![];
+        for _ in 0..6 {
+            texts = texts
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            all.extend(texts.iter().cloned());
+        }
+        for part in &all {
+            for text in [format!("{part},0"), format!("0,{part}")] {
+                assert_eq!(
+                    pattern.is_match(&text),
+                    super::parse_point(&text).is_some(),
+                    "{text}"
+                );
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

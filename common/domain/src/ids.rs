@@ -35,9 +35,14 @@ impl Ids for CountedIds {
     }
 }
 
-/// Whether `id` looks like one of our ids (items, auctions, users' subs are UUIDs).
+/// Whether `id` is one of ours (items, auctions, users' subs are UUIDs): hyphenated and lowercase, as we
+/// write them, none of a UUID's other forms.
 pub fn is_id(id: &str) -> bool {
-    Uuid::parse_str(id).is_ok()
+    id.len() == 36
+        && id
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'))
+        && Uuid::parse_str(id).is_ok()
 }
 
 /// A reservation's id carries its item's (the reservation lives under the item in the table): `<item>_<own>`.

@@ -1,8 +1,10 @@
 //! The one macro of the crate: an enum whose wire form is a fixed text per variant.
 
 /// An enum with a fixed text per variant: serde, `Display`, `FromStr` (naming the allowed values), `ALL`.
+/// `$text` is a `tt`, not a `literal`: a `literal` fragment reaches a derive wrapped in an invisible group,
+/// which utoipa's reading of `#[serde(rename = ...)]` skips, so the schema listed the variants' Rust names.
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),* $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:tt),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

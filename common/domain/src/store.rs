@@ -122,13 +122,24 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The texts [`Cursor::parse`] takes, for the OpenAPI document: `<millis>.<id>`, the id an entity's or a
+    /// reservation's (`<item>_<own>`). A test holds the two together.
+    pub const PATTERN: &'static str = concat!(
+        r"^[0-9]{1,15}\.",
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    );
+
     pub fn encode(&self) -> String {
         format!("{}.{}", self.at.timestamp_millis(), self.id)
     }
 
     pub fn parse(text: &str) -> Option<Cursor> {
         let (millis, id) = text.split_once('.')?;
-        let at = Utc.timestamp_millis_opt(millis.parse().ok()?).single()?;
+        let digits = (1..=15).contains(&millis.len()) && millis.bytes().all(|b| b.is_ascii_digit());
+        let at = Utc
+            .timestamp_millis_opt(digits.then(|| millis.parse().ok()).flatten()?)
+            .single()?;
         let ours = crate::ids::is_id(id) || crate::ids::reservation_item(id).is_some();
         ours.then(|| Cursor {
             at,
@@ -320,3 +331,58 @@ pub trait Store: Send + Sync {
 }
 
 pub mod memory;
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::Cursor;
+
+    const ID: &str = "0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b";
+
+    /// The cursors the API gives, and texts near them: the pattern matches exactly those the parser takes.
+    #[test]
+    fn the_cursor_pattern_and_the_parser_agree() {
+        let pattern = regex::Regex::new(Cursor::PATTERN).expect("a regex");
+        let reservation = format!("{ID}_{ID}");
+        let given = Cursor {
+            at: chrono::DateTime::from_timestamp_millis(1_795_000_000_123).expect("a time"),
+            id: ID.to_owned(),
+        };
+        let mut texts = vec![given.encode(), format!("1795000000123.{reservation}")];
+        for millis in [
+            "0",
+            "1",
+            "999999999999999",
+            "9999999999999999",
+            "",
+            "-1",
+            "+1",
+            "1e3",
+            " 1",
+        ] {
+            for id in [
+                ID.to_owned(),
+                reservation.clone(),
+                ID.to_uppercase(),
+                ID.replace('-', ""),
+                format!("{{{ID}}}"),
+                format!("urn:uuid:{ID}"),
+                format!("{ID}_"),
+                format!("{ID}_x"),
+                ID[..35].to_owned(),
+                String::new(),
+            ] {
+                texts.push(format!("{millis}.{id}"));
+                texts.push(format!("{millis}{id}"));
+            }
+        }
+        for text in &texts {
+            assert_eq!(
+                pattern.is_match(text),
+                Cursor::parse(text).is_some(),
+                "{text}"
+            );
+        }
+        assert_eq!(Cursor::parse(&given.encode()), Some(given));
+        assert!(texts.iter().filter(|t| Cursor::parse(t).is_some()).count() >= 6);
+    }
+}

@@ -14,12 +14,12 @@ variable "function_invoke_arn" {
 }
 
 variable "routes" {
-  description = "Route keys (\"METHOD /path/{param}\") of the API, each true when it needs a valid token (JWT authorizer), false when it is public."
+  description = "Route keys (\"METHOD /path/{param}\", or \"$default\" for every request no other route matches) of the API, each true when it needs a valid token (JWT authorizer), false when it is public."
   type        = map(bool)
 
   validation {
-    condition     = alltrue([for k in keys(var.routes) : can(regex("^(GET|POST|PUT|PATCH|DELETE) /[A-Za-z0-9{}/._-]*$", k))])
-    error_message = "Route keys must look like \"GET /items/{id}\"."
+    condition     = alltrue([for k in keys(var.routes) : k == "$default" || can(regex("^(GET|POST|PUT|PATCH|DELETE) /[A-Za-z0-9{}/._-]*$", k))])
+    error_message = "Route keys must look like \"GET /items/{id}\" (or be \"$default\")."
   }
 }
 

@@ -61,7 +61,7 @@ async fn my_lists_show_exactly_my_records_and_bids_stand_as_the_close_decided() 
     let mut posted = vec![free.clone(), lot];
     posted.sort();
     assert_eq!(mine, posted);
-    let reserved = get(api, "/users/me/items?status=RESERVED", &seller, &c).await;
+    let reserved = get(api, "/users/me/items?status=reserved", &seller, &c).await;
     assert_eq!(ids(&reserved, "/id"), [free.as_str()]);
     // AND the reservation is the buyer's as buyer and the seller's as seller, nobody else's
     let bought = get(api, "/users/me/reservations?role=buyer", &buyer, &c).await;
@@ -90,10 +90,10 @@ async fn my_lists_show_exactly_my_records_and_bids_stand_as_the_close_decided() 
     };
     let open = get(api, "/users/me/bids", &buyer, &c).await;
     assert_eq!(ids(&open, "/auction/id"), [auction.as_str()]);
-    assert_eq!(standing(&open), (json!("OUTBID"), json!(1000)));
+    assert_eq!(standing(&open), (json!("outbid"), json!(1000)));
     assert_eq!(
         standing(&get(api, "/users/me/bids", &rival, &c).await),
-        (json!("LEADING"), json!(1100))
+        (json!("leading"), json!(1100))
     );
 
     // WHEN the auction closes (its schedule, through the auction-closes worker)
@@ -102,7 +102,7 @@ async fn my_lists_show_exactly_my_records_and_bids_stand_as_the_close_decided() 
         let a = api
             .call(Method::GET, &format!("/auctions/{auction}"), None, None, &c)
             .await;
-        if a.body["status"] == "CLOSED" {
+        if a.body["status"] == "closed" {
             break;
         }
         assert!(
@@ -115,13 +115,13 @@ async fn my_lists_show_exactly_my_records_and_bids_stand_as_the_close_decided() 
     // THEN the rival won and the buyer lost, and the seller's auction is CLOSED
     assert_eq!(
         standing(&get(api, "/users/me/bids", &rival, &c).await),
-        (json!("WON"), json!(1100))
+        (json!("won"), json!(1100))
     );
     assert_eq!(
         standing(&get(api, "/users/me/bids", &buyer, &c).await),
-        (json!("LOST"), json!(1000))
+        (json!("lost"), json!(1000))
     );
-    let closed = get(api, "/users/me/auctions?status=CLOSED", &seller, &c).await;
+    let closed = get(api, "/users/me/auctions?status=closed", &seller, &c).await;
     assert_eq!(ids(&closed, "/id"), [auction]);
 }
 

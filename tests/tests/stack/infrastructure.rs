@@ -353,7 +353,7 @@ fn dev_plan_shows_every_resource() {
         ("aws_apigatewayv2_api", 1),
         ("aws_apigatewayv2_authorizer", 1),
         ("aws_apigatewayv2_integration", 1),
-        ("aws_apigatewayv2_route", 28),
+        ("aws_apigatewayv2_route", 29),
         ("aws_apigatewayv2_stage", 1),
         ("aws_cognito_user_pool", 1),
         ("aws_cognito_user_pool_client", 1),

@@ -444,7 +444,7 @@ async fn a_listing_that_expires_untaken_tells_its_seller_once() {
     let item = api
         .call(Method::GET, &format!("/items/{id}"), None, None, &c)
         .await;
-    assert_eq!(item.body["status"], "EXPIRED", "{}", item.body);
+    assert_eq!(item.body["status"], "expired", "{}", item.body);
     deliver_again(api, "expiries", sweep).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let all: Vec<Notice> = notices

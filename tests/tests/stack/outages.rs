@@ -227,11 +227,11 @@ async fn the_scheduler_down_while_a_reservation_is_made_it_still_expires_once() 
             &c,
         )
         .await;
-    assert_eq!(got.body["status"], "EXPIRED", "{}", got.body);
+    assert_eq!(got.body["status"], "expired", "{}", got.body);
     let item_now = api
         .call(Method::GET, &format!("/items/{id}"), None, None, &c)
         .await;
-    assert_eq!(item_now.body["status"], "AVAILABLE", "{}", item_now.body);
+    assert_eq!(item_now.body["status"], "available", "{}", item_now.body);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let again = events_of(api, &tap, &c, &[]).await;
     assert!(again.is_empty(), "nothing more: {again:?}");
@@ -330,7 +330,7 @@ async fn the_table_down_at_an_auctions_end_it_closes_once_and_stats_move_once() 
     let closed = api
         .call(Method::GET, &format!("/auctions/{auction}"), None, None, &c)
         .await;
-    assert_eq!(closed.body["status"], "CLOSED", "{}", closed.body);
+    assert_eq!(closed.body["status"], "closed", "{}", closed.body);
     // AND the stats moved once: one more sale for the seller, one more win for bob
     tokio::time::sleep(Duration::from_secs(3)).await;
     let stat = |p: &Value, k: &str| p["stats"][k].as_u64().unwrap_or(0);
@@ -420,7 +420,7 @@ async fn flow_4_through(dependency: Dependency, operations: &[&str]) {
     let key = upload(api, &seller, &id, "image/png", photo, &c).await;
     // THEN once it recovers the photo is READY, with three thumbnails the CDN serves
     let photo = settled_within(api, &id, &key, &c, patience()).await;
-    assert_eq!(photo["status"], "READY", "{photo}");
+    assert_eq!(photo["status"], "ready", "{photo}");
     outage.over().await;
     let http = reqwest::Client::new();
     for size in ["1024", "512", "128"] {
@@ -437,7 +437,7 @@ async fn flow_4_through(dependency: Dependency, operations: &[&str]) {
     assert_eq!(photos.len(), 1, "{}", item.body);
     assert_eq!(
         photos.values().next().map(|p| &p["status"]),
-        Some(&json!("READY"))
+        Some(&json!("ready"))
     );
     felt_and_nothing_dead_lettered(api, &outage, &[&c, &id]).await;
 }

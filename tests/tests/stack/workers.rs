@@ -106,11 +106,11 @@ async fn flow_2_an_unfinished_reservation_expires_and_both_parties_hear_of_it() 
             &c,
         )
         .await;
-    assert_eq!(got.body["status"], "EXPIRED", "{}", got.body);
+    assert_eq!(got.body["status"], "expired", "{}", got.body);
     let item_now = api
         .call(Method::GET, &format!("/items/{id}"), None, None, &c)
         .await;
-    assert_eq!(item_now.body["status"], "AVAILABLE", "{}", item_now.body);
+    assert_eq!(item_now.body["status"], "available", "{}", item_now.body);
 
     // Duplicate deliveries: the expiry step again, and ReservationExpired to the notifications queue again.
     let expiry = json!({"due": "reservation-expiry", "reservationId": r, "correlationId": c});
@@ -131,7 +131,7 @@ async fn flow_2_an_unfinished_reservation_expires_and_both_parties_hear_of_it() 
             &c,
         )
         .await;
-    assert_eq!(still.body["status"], "EXPIRED");
+    assert_eq!(still.body["status"], "expired");
 }
 
 // ---- flow 3 ---------------------------------------------------------------------------------------------
@@ -193,12 +193,12 @@ async fn flow_3_the_auction_closes_once_and_every_party_is_told() {
     let closed = api
         .call(Method::GET, &format!("/auctions/{auction}"), None, None, &c)
         .await;
-    assert_eq!(closed.body["status"], "CLOSED", "{}", closed.body);
+    assert_eq!(closed.body["status"], "closed", "{}", closed.body);
     let item_id = closed.body["itemId"].as_str().expect("item");
     let sold = api
         .call(Method::GET, &format!("/items/{item_id}"), None, None, &c)
         .await;
-    assert_eq!(sold.body["status"], "SOLD");
+    assert_eq!(sold.body["status"], "sold");
 
     // Duplicate deliveries: the close again, and AuctionEnded to the notifications queue again.
     let close = json!({"due": "auction-close", "auctionId": auction, "correlationId": c});
@@ -244,35 +244,35 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
     let half = phone[..phone.len() / 2].to_vec();
     // (what, content type the app declared, bytes, expected status, a word of the reason)
     let cases: Vec<(&str, &str, Vec<u8>, &str, &str)> = vec![
-        ("phone photo", "image/jpeg", phone.clone(), "READY", ""),
+        ("phone photo", "image/jpeg", phone.clone(), "ready", ""),
         (
             "png",
             "image/png",
             encoded(image::ImageFormat::Png, 640, 480),
-            "READY",
+            "ready",
             "",
         ),
         (
             "webp",
             "image/webp",
             encoded(image::ImageFormat::WebP, 300, 600),
-            "READY",
+            "ready",
             "",
         ),
-        ("truncated jpeg", "image/jpeg", half, "REJECTED", "damaged"),
-        ("zero bytes", "image/jpeg", vec![], "REJECTED", "empty"),
+        ("truncated jpeg", "image/jpeg", half, "rejected", "damaged"),
+        ("zero bytes", "image/jpeg", vec![], "rejected", "empty"),
         (
             "text named .jpg",
             "image/jpeg",
             b"hello, I am not a photo\n".to_vec(),
-            "REJECTED",
+            "rejected",
             "not a JPEG",
         ),
         (
             "20000x20000 bomb",
             "image/png",
             bomb(),
-            "REJECTED",
+            "rejected",
             "over the 50 MP limit",
         ),
     ];
@@ -288,7 +288,7 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
     for ((what, _, _, status, reason), (_, key)) in cases.iter().zip(&keys) {
         let photo = settled(api, &id, key, &c).await;
         assert_eq!(photo["status"], *status, "{what}: {photo}");
-        if *status == "REJECTED" {
+        if *status == "rejected" {
             let told = photo["reason"].as_str().unwrap_or_default();
             assert!(
                 told.contains(reason),
@@ -400,7 +400,7 @@ async fn flow_4_photos_end_ready_or_rejected_with_their_reason() {
         .expect("encode");
     let key = upload(api, "pia", &id, "image/png", png.into_inner(), &c).await;
     let flagged = settled(api, &id, &key, &c).await;
-    assert_eq!(flagged["status"], "REJECTED", "{flagged}");
+    assert_eq!(flagged["status"], "rejected", "{flagged}");
     assert!(
         flagged["reason"]
             .as_str()
@@ -464,7 +464,7 @@ async fn flow_4_a_batch_of_huge_photos_is_worked_through_within_the_function_mem
             .as_object()
             .map(|p| p.values().cloned().collect())
             .unwrap_or_default();
-        if photos.len() == keys.len() && photos.iter().all(|p| p["status"] != "PENDING") {
+        if photos.len() == keys.len() && photos.iter().all(|p| p["status"] != "pending") {
             break photos;
         }
         assert!(
@@ -475,7 +475,7 @@ async fn flow_4_a_batch_of_huge_photos_is_worked_through_within_the_function_mem
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     for photo in &photos {
-        assert_eq!(photo["status"], "READY", "{photo}");
+        assert_eq!(photo["status"], "ready", "{photo}");
         assert_eq!(
             photo["urls"].as_object().map(|u| u.len()),
             Some(3),
@@ -574,7 +574,7 @@ async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive() {
         .as_object()
         .and_then(|p| p.values().find(|p| p["key"] == key.as_str()))
         .map(|p| p["status"].clone());
-    assert_eq!(pending, Some(json!("PENDING")), "{}", got.body);
+    assert_eq!(pending, Some(json!("pending")), "{}", got.body);
 
     assert!(denied.hits().await >= 1, "the thumbnail write was refused");
     // The fix, then the redrive.
@@ -593,6 +593,6 @@ async fn a_poisoned_photo_completes_after_the_fix_and_a_redrive() {
     );
     ops.ok(&["dlq", "redrive", "images-dlq", "--yes"]);
     let photo = settled(api, &id, &key, &c).await;
-    assert_eq!(photo["status"], "READY", "{photo}");
+    assert_eq!(photo["status"], "ready", "{photo}");
     assert_eq!(depth().await, 0);
 }

@@ -25,7 +25,7 @@ fn auctions_need_an_auction_item_of_the_caller_and_sane_numbers() {
     ));
     let bad = NewAuction {
         min_increment: 0,
-        duration_seconds: 60,
+        duration_seconds: 0,
         ..good.clone()
     };
     let Err(DomainError::Invalid(fields)) =
@@ -34,6 +34,18 @@ fn auctions_need_an_auction_item_of_the_caller_and_sane_numbers() {
         panic!("expected invalid");
     };
     assert_eq!(fields.len(), 2);
+    // Shorter than the deployment allows is a rule of the deployment (422), not a malformed request (400).
+    let short = NewAuction {
+        duration_seconds: 60,
+        ..good.clone()
+    };
+    assert!(matches!(
+        create_auction(&lot, "seller", &short, MIN_AUCTION, now()),
+        Err(DomainError::Unprocessable(
+            Unprocessable::AuctionTooShort,
+            _
+        ))
+    ));
     let (next, a) = create_auction(&lot, "seller", &good, MIN_AUCTION, now()).unwrap();
     assert_eq!(next.status, ItemStatus::InAuction);
     assert_eq!(a.ends_at - now(), Duration::seconds(600));

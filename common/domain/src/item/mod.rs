@@ -35,16 +35,16 @@ string_enum!(
 );
 
 string_enum!(
-    /// Free items: AVAILABLE → RESERVED → PICKED_UP (back to AVAILABLE on cancel/expiry). Auction items:
-    /// AVAILABLE → IN_AUCTION → SOLD | UNSOLD. Any listing past expiresAt and not taken → EXPIRED.
+    /// Free items: `available` → `reserved` → `picked_up` (back to `available` on cancel/expiry). Auction items:
+    /// `available` → `in_auction` → `sold` | `unsold`. Any listing past expiresAt and not taken → `expired`.
     ItemStatus {
-        Available => "AVAILABLE",
-        Reserved => "RESERVED",
-        PickedUp => "PICKED_UP",
-        InAuction => "IN_AUCTION",
-        Sold => "SOLD",
-        Unsold => "UNSOLD",
-        Expired => "EXPIRED",
+        Available => "available",
+        Reserved => "reserved",
+        PickedUp => "picked_up",
+        InAuction => "in_auction",
+        Sold => "sold",
+        Unsold => "unsold",
+        Expired => "expired",
     }
 );
 
@@ -117,12 +117,8 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn check_title(v: &mut Validator, title: &str) {
-    v.check(
-        (1..=120).contains(&chars(title)),
-        "title",
-        "must be 1 to 120 characters",
-    );
+fn check_title(v: &mut Validator, raw: &str) -> String {
+    crate::error::short_text(v, raw, 120, "title")
 }
 
 fn check_description(v: &mut Validator, description: &str) {
@@ -141,8 +137,7 @@ pub fn new_item(
     now: DateTime<Utc>,
 ) -> Result<Item, DomainError> {
     let mut v = Validator::default();
-    let title = input.title.trim().to_owned();
-    check_title(&mut v, &title);
+    let title = check_title(&mut v, &input.title);
     check_description(&mut v, &input.description);
     v.check(
         (-90.0..=90.0).contains(&input.location.lat),
@@ -155,7 +150,7 @@ pub fn new_item(
         "must be between -180 and 180",
     );
     v.finish()?;
-    let Point { lat, lon } = input.location;
+    let Point { lat, lon } = input.location.stored();
     Ok(Item {
         id,
         seller_id: seller_id.to_owned(),
@@ -195,7 +190,7 @@ pub fn delete_item(item: &Item, caller: &str) -> Result<(), DomainError> {
         return Err(DomainError::conflict(
             Conflict::ItemNotAvailable,
             format!(
-                "the item is {}: only an AVAILABLE item can be deleted",
+                "the item is {}: only an available item can be deleted",
                 item.status
             ),
         ));
@@ -220,18 +215,11 @@ pub fn edit_item(
     bids: u32,
 ) -> Result<Option<Item>, DomainError> {
     let mut v = Validator::default();
-    let title = edit.title.as_deref().map(str::trim);
-    if let Some(title) = title {
-        check_title(&mut v, title);
-    }
+    // An edit of nothing is valid and changes nothing, like one that repeats what is there.
+    let title = edit.title.as_deref().map(|t| check_title(&mut v, t));
     if let Some(description) = &edit.description {
         check_description(&mut v, description);
     }
-    v.check(
-        title.is_some() || edit.description.is_some() || edit.category.is_some(),
-        "",
-        "give title, description or category",
-    );
     v.finish()?;
     own_item(item, caller)?;
     let open = match item.status {
@@ -275,7 +263,7 @@ pub(crate) fn expect_available(item: &Item, now: DateTime<Utc>) -> Result<(), Do
         };
         return Err(DomainError::conflict(
             Conflict::ItemNotAvailable,
-            format!("the item is {status}, not AVAILABLE"),
+            format!("the item is {status}, not available"),
         ));
     }
     Ok(())

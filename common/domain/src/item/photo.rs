@@ -18,9 +18,9 @@ pub const MAX_PHOTOS: usize = 10;
 
 string_enum!(
     PhotoStatus {
-        Pending => "PENDING",
-        Ready => "READY",
-        Rejected => "REJECTED",
+        Pending => "pending",
+        Ready => "ready",
+        Rejected => "rejected",
     }
 );
 

@@ -19,14 +19,14 @@ string_enum!(
 );
 
 string_enum!(
-    /// Whether a user may act. ACTIVE; DELETED by themselves (`DELETE /users/me`): their tokens are refused
+    /// Whether a user may act. `active`; `deleted` by themselves (`DELETE /users/me`): their tokens are refused
     /// and the record stays as a tombstone without their personal data, so the ratings they gave stay,
     /// attributed to a deleted user.
     #[derive(Default)]
     Account {
         #[default]
-        Active => "ACTIVE",
-        Deleted => "DELETED",
+        Active => "active",
+        Deleted => "deleted",
     }
 );
 
@@ -137,9 +137,10 @@ pub struct UserProfile {
     /// When the profile was first written (the user's first signed-in call that keeps something).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_since: Option<DateTime<Utc>>,
-    /// Never on the wire: a deleted account's token gets 401 before any profile is shown. (utoipa's schema of
-    /// `string_enum!` types names the variants, not their wire texts: a bug of the macro's derive to fix.)
+    /// Never on the wire: a deleted account's token gets 401 before any profile is shown, so every profile
+    /// the API answers would say `active`.
     #[serde(default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub account: Account,
 }
 
@@ -199,23 +200,15 @@ pub struct ProfileUpdate {
     pub notifications: PreferencesUpdate,
 }
 
-fn chars(s: &str) -> usize {
-    s.chars().count()
-}
-
 /// Validates `PUT /users/me`: the fields to set.
 pub fn profile_update(
     input: &ProfileUpdate,
 ) -> Result<(Option<String>, Option<HomeLocation>), DomainError> {
     let mut v = Validator::default();
-    let name = input.display_name.as_ref().map(|n| n.trim().to_owned());
-    if let Some(name) = &name {
-        v.check(
-            (1..=60).contains(&chars(name)),
-            "displayName",
-            "must be 1 to 60 characters",
-        );
-    }
+    let name = input
+        .display_name
+        .as_ref()
+        .map(|n| crate::error::short_text(&mut v, n, 60, "displayName"));
     if let Some(home) = &input.home {
         v.check(
             geo::valid(home.lat, home.lon),
@@ -223,15 +216,11 @@ pub fn profile_update(
             "lat must be between -90 and 90, lon between -180 and 180",
         );
     }
-    v.check(
-        name.is_some() || input.home.is_some() || !input.notifications.is_empty(),
-        "",
-        "give displayName, home, notifications or several",
-    );
+    // An update of nothing is valid: the profile as it is (PUT of the same state twice is no error either).
     v.finish()?;
     Ok((
         name,
-        input.home.as_ref().map(|h| HomeLocation {
+        input.home.map(geo::Point::stored).map(|h| HomeLocation {
             lat: h.lat,
             lon: h.lon,
             geohash: geo::encode(h.lat, h.lon, geo::HOME_PRECISION),
@@ -261,10 +250,31 @@ mod tests {
             home: None,
             notifications: PreferencesUpdate::default(),
         };
-        assert!(matches!(
-            profile_update(&empty),
-            Err(DomainError::Invalid(_))
-        ));
+        // An update of nothing is the profile as it is.
+        assert_eq!(profile_update(&empty).expect("valid"), (None, None));
+        // A name is 1 to 60 characters as given, not all blank, kept trimmed.
+        let named = |n: &str| ProfileUpdate {
+            display_name: Some(n.to_owned()),
+            ..empty.clone()
+        };
+        assert_eq!(
+            profile_update(&named("  Ann "))
+                .expect("valid")
+                .0
+                .as_deref(),
+            Some("Ann")
+        );
+        for bad in [
+            " \t\n\r",
+            "",
+            &"a".repeat(61),
+            &format!("a{}", " ".repeat(60)),
+        ] {
+            assert!(
+                matches!(profile_update(&named(bad)), Err(DomainError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
         let opt_out = ProfileUpdate {
             notifications: PreferencesUpdate {
                 email: Some(false),

@@ -16,13 +16,13 @@ use crate::schedule::Decision;
 pub const RESERVATION_TTL: Duration = Duration::hours(24);
 
 string_enum!(
-    /// PENDING → CONFIRMED → COMPLETED; PENDING | CONFIRMED → CANCELLED | EXPIRED.
+    /// `pending` → `confirmed` → `completed`; `pending` | `confirmed` → `cancelled` | `expired`.
     ReservationStatus {
-        Pending => "PENDING",
-        Confirmed => "CONFIRMED",
-        Completed => "COMPLETED",
-        Cancelled => "CANCELLED",
-        Expired => "EXPIRED",
+        Pending => "pending",
+        Confirmed => "confirmed",
+        Completed => "completed",
+        Cancelled => "cancelled",
+        Expired => "expired",
     }
 );
 

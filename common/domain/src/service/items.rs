@@ -62,15 +62,18 @@ impl Service {
                 "the item changed since version {version} (it is at {now}): read it again"
             ))
         };
-        if stored.version != version {
-            return Err(stale(stored.version).into());
-        }
         let auction = match (&stored.value.status, &stored.value.auction_id) {
             (item::ItemStatus::InAuction, Some(a)) => self.store.auction(a).await?,
             _ => None,
         };
         let bids = auction.as_ref().map_or(0, |a| a.value.bid_count);
-        let Some(next) = item::edit_item(&stored.value, &ctx.caller, edit, bids)? else {
+        // The request's own faults first (400 invalid, 403 not the seller, 409 not editable), then whether it
+        // was decided from the item as it is (412).
+        let next = item::edit_item(&stored.value, &ctx.caller, edit, bids)?;
+        if stored.version != version {
+            return Err(stale(stored.version).into());
+        }
+        let Some(next) = next else {
             return Ok(stored);
         };
         let old = &stored.value;

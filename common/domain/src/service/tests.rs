@@ -511,7 +511,7 @@ async fn an_account_goes_only_without_deals_under_way_and_leaves_a_tombstone() {
         assert!(
             matches!(
                 refused,
-                ServiceError::Domain(DomainError::Conflict(Conflict::AccountInUse, ref why)) if why.contains("PENDING reservation")
+                ServiceError::Domain(DomainError::Conflict(Conflict::AccountInUse, ref why)) if why.contains("pending reservation")
             ),
             "{refused}"
         );

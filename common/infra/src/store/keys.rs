@@ -130,7 +130,7 @@ mod tests {
         assert_eq!(time_key(at, "i"), "1795000000123#i");
         assert!(amount_key(999, "b") < amount_key(1000, "a"));
         assert_eq!(bid_key("a1", 1250, "b1")["SK"], s("BID#000000001250#b1"));
-        assert_eq!(listed_key(Some("OPEN"), at, "a"), "OPEN#1795000000123#a");
+        assert_eq!(listed_key(Some("open"), at, "a"), "open#1795000000123#a");
         assert_eq!(listed_key(None, at, "a"), "1795000000123#a");
         assert_eq!(UserList::ReservedFrom("u").index(), "GSI4");
         assert_eq!(UserList::Reserved("u").partition(), "BUYER#u");

@@ -72,7 +72,7 @@ pub(crate) async fn settled_within(
         got.body["photos"]
             .as_object()?
             .values()
-            .find(|p| p["key"] == key && p["status"] != "PENDING")
+            .find(|p| p["key"] == key && p["status"] != "pending")
             .cloned()
     })
     .await
