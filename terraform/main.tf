@@ -16,20 +16,23 @@ locals {
   region        = data.aws_region.current.name
   account_id    = data.aws_caller_identity.current.account_id
 
-  # Which event types reach which queue (DOMAIN.md, "Queues"); the images queue is fed by S3 instead.
+  # Which event types reach which queue (DOMAIN.md, "Queues"); the images queue is fed by S3 instead. The
+  # index queue gets every event that can change what search finds of a listing (domain::search::listing_of).
   event_routes = {
-    ItemCreated          = { source = "ecobid.items", targets = ["notifications"] }
-    ItemExpired          = { source = "ecobid.items", targets = ["notifications"] }
-    ReservationCreated   = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
+    ItemCreated          = { source = "ecobid.items", targets = ["notifications", "index"] }
+    ItemUpdated          = { source = "ecobid.items", targets = ["index"] }
+    ItemDeleted          = { source = "ecobid.items", targets = ["index"] }
+    ItemExpired          = { source = "ecobid.items", targets = ["notifications", "index"] }
+    ReservationCreated   = { source = "ecobid.reservations", targets = ["notifications", "expiries", "index"] }
     ReservationConfirmed = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
     PickupReminder       = { source = "ecobid.reservations", targets = ["notifications"] }
     ReservationCompleted = { source = "ecobid.reservations", targets = ["expiries"] }
-    ReservationCancelled = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
-    ReservationExpired   = { source = "ecobid.reservations", targets = ["notifications"] }
+    ReservationCancelled = { source = "ecobid.reservations", targets = ["notifications", "expiries", "index"] }
+    ReservationExpired   = { source = "ecobid.reservations", targets = ["notifications", "index"] }
     AuctionCreated       = { source = "ecobid.auctions", targets = ["auction-closes"] }
     AuctionExtended      = { source = "ecobid.auctions", targets = ["auction-closes"] }
     BidPlaced            = { source = "ecobid.auctions", targets = ["notifications"] }
-    AuctionEnded         = { source = "ecobid.auctions", targets = ["notifications"] }
+    AuctionEnded         = { source = "ecobid.auctions", targets = ["notifications", "index"] }
     ImageRejected        = { source = "ecobid.images", targets = ["notifications"] }
     UserRated            = { source = "ecobid.users", targets = ["notifications"] }
   }
@@ -138,6 +141,17 @@ locals {
       description = "Schedules and carries out auction closes (auction-closes queue)."
       statements  = local.scheduling_worker_statements
       environment = local.scheduler_env
+    }
+    index = {
+      description = "Keeps the search index up to date with the listings (index queue)."
+      statements = [
+        # Reads the listing again (consistently) and records ErrorOccurred events in the outbox.
+        { sid = "ReadListings", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [module.storage.table_arn] },
+        { sid = "SearchIndex", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"], resources = [module.storage.search_table_arn] },
+      ]
+      environment = {
+        SEARCH_TABLE_NAME = module.storage.search_table_name
+      }
     }
   }
 }
@@ -341,6 +355,7 @@ module "api_function" {
 
   policy_statements = concat([
     { sid = "Table", actions = concat(local.table_read_write, ["dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]), resources = local.table_resources },
+    { sid = "Search", actions = ["dynamodb:Query"], resources = [module.storage.search_table_arn] },
     # The presigned POST for photo uploads is signed with the function's credentials.
     { sid = "PresignUploads", actions = ["s3:PutObject"], resources = ["${module.storage.uploads_bucket_arn}/${module.storage.uploads_prefix}*"] },
     # DELETE /users/me: the account's photos (uploads/<user>/..., <user>/... in the thumbnails bucket) and its
@@ -359,6 +374,7 @@ module "api_function" {
 
   environment = {
     TABLE_NAME                   = module.storage.table_name
+    SEARCH_TABLE_NAME            = module.storage.search_table_name
     UPLOADS_BUCKET               = module.storage.uploads_bucket
     UPLOADS_PREFIX               = module.storage.uploads_prefix
     RESERVATION_TTL_SECONDS      = tostring(var.api.reservation_ttl_seconds)

@@ -74,7 +74,7 @@ variable "event_source_mappings_enabled" {
 variable "queues" {
   description = <<-EOT
     The retry and scaling policy of each event queue and its worker, one typed config (the worker runtime reads
-    the same values from its environment). Keys: images, notifications, expiries, auction-closes.
+    the same values from its environment). Keys: images, notifications, expiries, auction-closes, index.
     - max_receive_count: receives a message gets; the worker dead-letters it on the last one (SQS's redrive
       policy, set to the same count, is the backstop for an invocation that never answers).
     - visibility_timeout_seconds: at least 6 x function_timeout_seconds.
@@ -111,11 +111,12 @@ variable "queues" {
     }
     expiries         = {}
     "auction-closes" = {}
+    index            = {}
   }
 
   validation {
-    condition     = sort(keys(var.queues)) == sort(["images", "notifications", "expiries", "auction-closes"])
-    error_message = "queues must configure exactly: images, notifications, expiries, auction-closes."
+    condition     = sort(keys(var.queues)) == sort(["images", "notifications", "expiries", "auction-closes", "index"])
+    error_message = "queues must configure exactly: images, notifications, expiries, auction-closes, index."
   }
 
   validation {

@@ -120,6 +120,7 @@ fn main() {
         let store = Arc::new(MemoryStore::new());
         let state = AppState {
             service: Service::new(store, Settings::default()),
+            search: Arc::new(domain::search::memory::MemoryIndex::new()),
             presigner: Presigner::new(
                 "bench".into(),
                 "eu-west-1".into(),

@@ -29,6 +29,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    /// The search index (`GET /items?q=`).
+    pub search: Arc<dyn domain::search::SearchIndex>,
     /// The `Idempotency-Key` records (the API's own port).
     pub requests: Arc<dyn idempotency::Requests>,
     pub presigner: presign::Presigner,

@@ -12,7 +12,7 @@ use api::{app, AppState};
 use domain::profile::Platform;
 use domain::service::{Service, Settings};
 use infra::config::ApiConfig;
-use infra::store::DynamoStore;
+use infra::store::{DynamoIndex, DynamoStore};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -72,6 +72,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             Arc::new(DynamoStore::new(dynamo.clone(), &cfg.table_name)),
             settings,
         ),
+        search: Arc::new(DynamoIndex::new(dynamo.clone(), &cfg.search_table_name)),
         requests: Arc::new(DynamoRequests::new(dynamo, &cfg.table_name)),
         presigner,
         push,

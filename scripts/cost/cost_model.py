@@ -98,7 +98,7 @@ PRICE = {
 }
 
 # Fixed, whatever the traffic.
-SQS_POLLING_QUEUES = 4  # images, notifications, expiries, auction-closes
+SQS_POLLING_QUEUES = 5  # images, notifications, expiries, auction-closes, index
 SQS_POLLS_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * DAYS_PER_MONTH  # Lambda's 5 long-polling pollers, 20 s each
 # DLQ depth ×6; error rate ×5 (3 metrics); API 5xx (2); table throttles (2); AWS/Lambda Errors and Throttles
 # ×6 functions; the stream's IteratorAge; API Gateway's 5xx rate (2).

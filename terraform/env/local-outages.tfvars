@@ -29,4 +29,9 @@ queues = {
     backoff_base_seconds = 2
     backoff_max_seconds  = 300
   }
+  index = {
+    max_receive_count    = 9
+    backoff_base_seconds = 2
+    backoff_max_seconds  = 300
+  }
 }

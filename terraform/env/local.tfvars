@@ -61,6 +61,11 @@ queues = {
     backoff_base_seconds = 2
     backoff_max_seconds  = 300
   }
+  index = {
+    max_receive_count    = 5
+    backoff_base_seconds = 2
+    backoff_max_seconds  = 300
+  }
 }
 
 # The stream publisher scaled down likewise: an invocation retries a refusing bus for 2 s, and Lambda retries

@@ -26,7 +26,7 @@ pub fn all(plan: &Plan, workspace: &str) -> Vec<String> {
         visibility_covers_function_timeout(plan),
         iam_least_privilege(plan),
         buckets_private_and_encrypted(plan),
-        table_matches_domain(plan),
+        table_matches_domain(plan, &prefix),
         event_targets_have_dlq_and_retry(plan),
         media_only_through_the_cdn(plan),
         alarms_can_page(plan),
@@ -304,16 +304,28 @@ pub fn buckets_private_and_encrypted(plan: &Plan) -> Vec<String> {
     v
 }
 
-/// The single table of DOMAIN.md: PK/SK, GSI1-3, a NEW_AND_OLD_IMAGES stream (the outbox), TTL, PITR, SSE.
-pub fn table_matches_domain(plan: &Plan) -> Vec<String> {
-    let tables: Vec<&Resource> = plan.of_kind("aws_dynamodb_table").collect();
-    let [t] = tables.as_slice() else {
-        return vec![format!(
-            "expected one table (single-table design), found {}",
-            tables.len()
-        )];
-    };
+/// The single table of DOMAIN.md: PK/SK, GSI1-4, a NEW_AND_OLD_IMAGES stream (the outbox), TTL, PITR, SSE.
+/// Beside it only the search index (`<prefix>-search`, derived from the listings): PK/SK, SSE, and no
+/// stream, since its writes are not events.
+pub fn table_matches_domain(plan: &Plan, prefix: &str) -> Vec<String> {
+    let main = format!("{prefix}-table");
+    let search = format!("{prefix}-search");
     let mut v = Vec::new();
+    for t in plan.of_kind("aws_dynamodb_table") {
+        let name = t.str("name");
+        if name == Some(search.as_str()) {
+            v.extend(search_index_table(t));
+        } else if name != Some(main.as_str()) {
+            v.push(format!(
+                "{}: table {name:?} is neither the single table {main} nor its search index {search}",
+                t.address
+            ));
+        }
+    }
+    let Some(t) = plan.find("aws_dynamodb_table", "name", &main) else {
+        v.push(format!("no single table {main}"));
+        return v;
+    };
     let at = &t.address;
     if (t.str("hash_key"), t.str("range_key")) != (Some("PK"), Some("SK")) {
         v.push(format!("{at}: keys are not PK/SK"));
@@ -343,6 +355,27 @@ pub fn table_matches_domain(plan: &Plan) -> Vec<String> {
         if t.block(block).and_then(|b| b.get("enabled")) != Some(&Value::Bool(true)) {
             v.push(format!("{at}: {what} not enabled"));
         }
+    }
+    v
+}
+
+/// The search index: keyed like the single table, encrypted, and without a stream (an index write is no event).
+fn search_index_table(t: &Resource) -> Vec<String> {
+    let mut v = Vec::new();
+    let at = &t.address;
+    if (t.str("hash_key"), t.str("range_key")) != (Some("PK"), Some("SK")) {
+        v.push(format!("{at}: keys are not PK/SK"));
+    }
+    if t.values.get("stream_enabled") == Some(&Value::Bool(true)) {
+        v.push(format!(
+            "{at}: the search index has a stream (its writes are not events)"
+        ));
+    }
+    if t.block("server_side_encryption")
+        .and_then(|b| b.get("enabled"))
+        != Some(&Value::Bool(true))
+    {
+        v.push(format!("{at}: encryption not enabled"));
     }
     v
 }

@@ -11,13 +11,14 @@ use object::{Endianness, Object};
 
 /// Amazon Linux 2023's glibc.
 const AL2023_GLIBC: (u32, u32) = (2, 34);
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "api",
     "stream-publisher",
     "images-worker",
     "notifications-worker",
     "expiries-worker",
     "auction-closes-worker",
+    "index-worker",
 ];
 
 fn zips() -> PathBuf {

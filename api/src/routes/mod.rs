@@ -16,6 +16,7 @@ use domain::item::Category;
 use domain::profile::{Device, Platform, UserProfile};
 use domain::rating::Rating;
 use domain::reservation::Reservation;
+use domain::search::{Ranked, SearchQuery};
 use domain::store::{BrowseQuery, Cursor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -107,6 +108,12 @@ async fn openapi_json(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 struct BrowseParams {
+    /// Words to search titles and descriptions for (case, accents and word endings do not matter: `OAK`
+    /// finds "oak", `tables` finds "table"). Hits rank by relevance (a word of the title counts more than
+    /// one of the description), then newest first; the first 5 words looked up are used, the 200 newest
+    /// listings of each searched.
+    #[param(min_length = 1, max_length = 200, example = "oak table")]
+    q: Option<String>,
     /// `lat,lon` of the centre: items within `radiusKm` of it.
     #[param(
         pattern = r"^-?(?:(?:0?0?[0-9]|0?[1-8][0-9])(?:\.[0-9]+)?|0?90(?:\.0+)?),-?(?:(?:0?0?[0-9]|0?[1-9][0-9]|1[0-7][0-9])(?:\.[0-9]+)?|180(?:\.0+)?)$",
@@ -118,9 +125,9 @@ struct BrowseParams {
     radius_km: Option<f64>,
     /// Only this category (alone: the category's newest items).
     category: Option<Category>,
-    /// From a previous page's `nextCursor`.
+    /// From a previous page's `nextCursor` (a search's carries the score it stopped at: `<score>:`).
     #[param(
-        pattern = r"^[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+        pattern = r"^(?:[0-9]{1,3}:)?[0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
     )]
     cursor: Option<String>,
     /// Items per page (default 20, at most 50).
@@ -128,7 +135,7 @@ struct BrowseParams {
     limit: Option<u32>,
 }
 
-/// One page of items, newest first.
+/// One page of items: newest first, or a search's by relevance.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemPage {
@@ -151,6 +158,19 @@ fn cursor(text: Option<&str>) -> ApiResult<Option<Cursor>> {
     .transpose()
 }
 
+/// A browse or search cursor (a browse's is a search's without its score).
+fn ranked(text: Option<&str>) -> ApiResult<Option<Ranked>> {
+    text.map(|c| {
+        Ranked::parse(c).ok_or_else(|| {
+            ApiError::invalid(vec![FieldError::new(
+                "cursor",
+                "not a cursor this API gave",
+            )])
+        })
+    })
+    .transpose()
+}
+
 fn limit(limit: Option<u32>) -> ApiResult<usize> {
     match limit.unwrap_or(20) {
         n @ 1..=50 => Ok(n as usize),
@@ -162,7 +182,9 @@ fn limit(limit: Option<u32>) -> ApiResult<usize> {
 }
 
 /// Browse listed items near a point (geohash cells, then real distance) and/or in a category; with neither,
-/// the newest listed items of every category.
+/// the newest listed items of every category. With `q`, search them. A request reads a bounded part of the
+/// index whatever it asks (a browse at most 640 entries, a search 1,000), so a page may hold fewer than
+/// `limit` items, or none, and still have a `nextCursor`: follow it until it is absent.
 #[utoipa::path(get, path = "/items", tag = "items", params(BrowseParams),
     responses((status = 200, description = "A page of listed items", body = ItemPage)))]
 async fn browse(
@@ -188,14 +210,38 @@ async fn browse(
         "radiusKm",
         format!("must be 0.1 to {}", geo::MAX_RADIUS_KM),
     );
+    if let Some(q) = &p.q {
+        v.check(
+            (1..=200).contains(&q.chars().count()),
+            "q",
+            "must be 1 to 200 characters",
+        );
+    }
     v.finish()?;
-    let query = BrowseQuery {
-        near: near.map(|(lat, lon)| (lat, lon, radius)),
-        category: p.category,
-        after: cursor(p.cursor.as_deref())?,
-        limit: limit(p.limit)?,
+    let near = near.map(|(lat, lon)| (lat, lon, radius));
+    let after = ranked(p.cursor.as_deref())?;
+    let limit = limit(p.limit)?;
+    let page = match &p.q {
+        Some(q) => {
+            let query = SearchQuery {
+                near,
+                category: p.category,
+                after,
+                limit,
+                ..SearchQuery::new(q)
+            };
+            state.service.search(state.search.as_ref(), &query).await?
+        }
+        None => {
+            let query = BrowseQuery {
+                near,
+                category: p.category,
+                after: after.map(|r| r.position),
+                limit,
+            };
+            state.service.browse(&query).await?
+        }
     };
-    let page = state.service.browse(&query).await?;
     Ok(Json(ItemPage {
         items: page
             .items

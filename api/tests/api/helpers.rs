@@ -19,6 +19,7 @@ use domain::auction::{Auction, Bid};
 use domain::item::Item;
 use domain::profile::UserProfile;
 use domain::reservation::Reservation;
+use domain::search::memory::MemoryIndex;
 use domain::service::{Service, Settings};
 use domain::store::memory::MemoryStore;
 use domain::store::*;
@@ -34,6 +35,8 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub store: Arc<MemoryStore>,
+    /// The search index: the tests catch it up with a listing as the index worker would.
+    pub index: Arc<MemoryIndex>,
 }
 
 pub fn presigner() -> Presigner {
@@ -46,8 +49,13 @@ pub fn presigner() -> Presigner {
 }
 
 pub fn app_with(store: Arc<dyn Store>) -> Router {
+    app_with_index(store, Arc::new(MemoryIndex::new()))
+}
+
+pub fn app_with_index(store: Arc<dyn Store>, index: Arc<MemoryIndex>) -> Router {
     app(AppState {
         service: Service::new(store, Settings::default()),
+        search: index,
         requests: Arc::new(MemoryRequests::default()),
         presigner: presigner(),
         push: Arc::new(MemoryPush::new(&[Platform::Ios])),
@@ -64,9 +72,11 @@ pub fn media() -> api::responses::Media {
 impl TestApp {
     pub fn new() -> Self {
         let store = Arc::new(MemoryStore::new());
+        let index = Arc::new(MemoryIndex::new());
         Self {
-            router: app_with(store.clone()),
+            router: app_with_index(store.clone(), index.clone()),
             store,
+            index,
         }
     }
 }
@@ -208,6 +218,9 @@ pub struct FailingStore(pub StoreError);
 #[async_trait]
 impl Store for FailingStore {
     async fn item(&self, _: &str) -> Result<Option<Versioned<Item>>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn items(&self, _: &[String]) -> Result<Vec<Item>, StoreError> {
         Err(self.0.clone())
     }
     async fn reservation(

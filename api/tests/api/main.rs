@@ -6,3 +6,4 @@ mod endpoints;
 mod errors;
 mod helpers;
 mod openapi;
+mod search;

@@ -209,6 +209,14 @@ async fn query_patterns_are_the_parsers_own() {
                     Some("cursor") if path == "/auctions/{id}/bids" => {
                         assert_eq!(pattern, Some("^[0-9]{1,15}$"), "{method} {path}")
                     }
+                    Some("cursor") if path == "/items" => {
+                        cursors += 1;
+                        assert_eq!(
+                            pattern,
+                            Some(domain::search::Ranked::PATTERN),
+                            "{method} {path}"
+                        )
+                    }
                     Some("cursor") => {
                         cursors += 1;
                         assert_eq!(

@@ -27,6 +27,7 @@ pub mod queue;
 pub mod rating;
 pub mod reservation;
 pub mod schedule;
+pub mod search;
 pub mod service;
 pub mod store;
 

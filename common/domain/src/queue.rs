@@ -18,14 +18,17 @@ pub enum EventQueue {
     Notifications,
     Expiries,
     AuctionCloses,
+    /// The search index's (the index worker's).
+    Index,
 }
 
 impl EventQueue {
-    pub const ALL: [EventQueue; 4] = [
+    pub const ALL: [EventQueue; 5] = [
         EventQueue::Images,
         EventQueue::Notifications,
         EventQueue::Expiries,
         EventQueue::AuctionCloses,
+        EventQueue::Index,
     ];
 
     /// The queue's key: the suffix of its name (`ecobid-<workspace>-<key>`) and its key in Terraform.
@@ -35,6 +38,7 @@ impl EventQueue {
             EventQueue::Notifications => "notifications",
             EventQueue::Expiries => "expiries",
             EventQueue::AuctionCloses => "auction-closes",
+            EventQueue::Index => "index",
         }
     }
 }
@@ -47,7 +51,7 @@ impl fmt::Display for EventQueue {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event queue {0:?}: expected one of images, notifications, expiries, auction-closes"
+    "unknown event queue {0:?}: expected one of images, notifications, expiries, auction-closes, index"
 )]
 pub struct UnknownQueue(pub String);
 

@@ -244,6 +244,44 @@ pub fn bids_page(rows: Vec<Bid>, limit: usize) -> Page<Bid> {
     page_of(rows, |b| b.amount, i64::to_string, limit)
 }
 
+/// The most index entries one browse reads, whatever its parameters: each partition it reads (a location
+/// cell, a category) gets an equal share, at least [`BROWSE_READ_BUDGET`] / [`MAX_BROWSE_PARTITIONS`].
+pub const BROWSE_READ_BUDGET: usize = 640;
+/// The most partitions one browse reads: a circle that more location cells cover (a wide one near a pole)
+/// is browsed through the category partitions instead, by distance.
+pub const MAX_BROWSE_PARTITIONS: usize = 64;
+
+/// How many entries a browse reads of each of its `partitions` at most.
+pub fn partition_budget(partitions: usize) -> usize {
+    BROWSE_READ_BUDGET / partitions.clamp(1, MAX_BROWSE_PARTITIONS)
+}
+
+/// What a browse read of one index partition, newest first: the rows that match, and the position of the
+/// last entry it read if the partition holds more (it stopped at its share of the budget or at a page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionRead {
+    pub matched: Vec<Item>,
+    pub stopped_at: Option<Cursor>,
+}
+
+/// A browse page from partitions read under a budget. Below the newest place where a partition stopped,
+/// that partition may hold matches not read yet, so the page holds only what is above it, and continues
+/// from there: a page may be short (even empty) and still have a `nextCursor`, and following cursors shows
+/// every match exactly once.
+pub fn browse_page(parts: Vec<PartitionRead>, limit: usize) -> Page<Item> {
+    let horizon = parts.iter().filter_map(|p| p.stopped_at.clone()).max();
+    let rows: Vec<Item> = parts
+        .into_iter()
+        .flat_map(|p| p.matched)
+        .filter(|i| horizon.as_ref().is_none_or(|h| i.position() >= *h))
+        .collect();
+    let mut page = items_page(rows, limit);
+    if page.next_cursor.is_none() {
+        page.next_cursor = horizon.map(|h| h.encode());
+    }
+    page
+}
+
 /// `GET /items`: near a point, in a category, or both; newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrowseQuery {
@@ -290,6 +328,8 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Page<Bid>, StoreError>;
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError>;
+    /// The items of these ids that exist, in no particular order (at most 100 ids).
+    async fn items(&self, ids: &[String]) -> Result<Vec<Item>, StoreError>;
     /// A seller's items (of one status, or all), newest first.
     async fn items_of(
         &self,

@@ -119,6 +119,8 @@ pub fn optional_seconds(name: &'static str) -> Result<Option<Duration>, ConfigEr
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
     pub table_name: String,
+    /// The search index's table.
+    pub search_table_name: String,
     pub uploads_bucket: String,
     pub uploads_prefix: String,
     /// How long a reservation holds an item (default: DOMAIN.md's 24 h); tests shorten it.
@@ -162,6 +164,7 @@ impl ApiConfig {
         };
         Ok(Self {
             table_name: text("TABLE_NAME")?,
+            search_table_name: text("SEARCH_TABLE_NAME")?,
             uploads_bucket: text("UPLOADS_BUCKET")?,
             media_base_url: text("MEDIA_BASE_URL")?,
             thumbnails_bucket: text("THUMBNAILS_BUCKET")?,
@@ -186,6 +189,7 @@ mod tests {
     fn api_config_reads_names_and_optional_durations() {
         let vars: HashMap<&str, &str> = HashMap::from([
             ("TABLE_NAME", "t"),
+            ("SEARCH_TABLE_NAME", "s"),
             ("UPLOADS_BUCKET", "b"),
             ("MEDIA_BASE_URL", "https://d1.cloudfront.net"),
             ("THUMBNAILS_BUCKET", "th"),
@@ -200,11 +204,11 @@ mod tests {
         assert_eq!(cfg.s3_endpoint.as_deref(), Some("http://127.0.0.1:4566"));
         assert_eq!(cfg.media_base_url, "https://d1.cloudfront.net");
         let missing = ApiConfig::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".into()));
-        assert_eq!(missing, Err(ConfigError::Missing("UPLOADS_BUCKET")));
+        assert_eq!(missing, Err(ConfigError::Missing("SEARCH_TABLE_NAME")));
         let bad = ApiConfig::from_lookup(|k| match k {
             "MIN_AUCTION_SECONDS" => Some("soon".into()),
-            "TABLE_NAME" | "UPLOADS_BUCKET" | "MEDIA_BASE_URL" | "THUMBNAILS_BUCKET"
-            | "USER_POOL_ID" => Some("x".into()),
+            "TABLE_NAME" | "SEARCH_TABLE_NAME" | "UPLOADS_BUCKET" | "MEDIA_BASE_URL"
+            | "THUMBNAILS_BUCKET" | "USER_POOL_ID" => Some("x".into()),
             _ => None,
         });
         assert!(matches!(

@@ -103,6 +103,39 @@ resource "aws_dynamodb_table" "this" {
   tags = var.tags
 }
 
+#### Search index: terms to listings (domain::search), derived from the listings alone #######
+
+resource "aws_dynamodb_table" "search" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS-owned key, as the table it is derived from (listing titles and places, no personal data)
+  name         = "${var.name_prefix}-search"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "PK"
+  range_key    = "SK"
+
+  attribute {
+    name = "PK"
+    type = "S"
+  }
+  attribute {
+    name = "SK"
+    type = "S"
+  }
+
+  # No stream: its writes are not events. Replaying the item events rebuilds it, but recovery to a point in
+  # time follows the table's own setting, so both come back to the same moment.
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+
+  tags = var.tags
+}
+
 #### Buckets: private, encrypted, TLS only ######################################
 
 resource "aws_s3_bucket" "this" {

@@ -42,3 +42,13 @@ output "uploads_prefix" {
   description = "Key prefix of photo uploads."
   value       = var.uploads_prefix
 }
+
+output "search_table_name" {
+  description = "The search index's table (terms to listings)."
+  value       = aws_dynamodb_table.search.name
+}
+
+output "search_table_arn" {
+  description = "ARN of the search index's table."
+  value       = aws_dynamodb_table.search.arn
+}

@@ -112,6 +112,10 @@ fn good_resources() -> Vec<Value> {
             "ttl": [{ "enabled": true, "attribute_name": "ttl" }], "point_in_time_recovery": [{ "enabled": true }],
             "server_side_encryption": [{ "enabled": true }],
         })),
+        resource("aws_dynamodb_table", "search", json!({
+            "name": format!("{P}-search"), "hash_key": "PK", "range_key": "SK",
+            "point_in_time_recovery": [{ "enabled": true }], "server_side_encryption": [{ "enabled": true }],
+        })),
         resource("aws_cloudwatch_event_target", "t", json!({
             "dead_letter_config": [{ "arn": "arn:aws:sqs:eu-west-1:1:x" }], "retry_policy": [{ "maximum_retry_attempts": 185 }],
         })),
@@ -355,10 +359,31 @@ fn a_table_without_its_stream_or_an_index_is_flagged() {
         v["global_secondary_index"] = json!([{ "name": "GSI1" }]);
         v["point_in_time_recovery"] = json!([{ "enabled": false }]);
     });
-    let found = table_matches_domain(&plan);
+    let found = table_matches_domain(&plan, P);
     assert_flags(found.clone(), "no NEW_AND_OLD_IMAGES stream");
     assert_flags(found.clone(), "not GSI1-4");
     assert_flags(found, "point-in-time recovery not enabled");
+}
+
+#[test]
+fn a_search_index_with_a_stream_or_a_third_table_is_flagged() {
+    let streamed = with("aws_dynamodb_table.search", |v| {
+        v["stream_enabled"] = json!(true);
+    });
+    assert_flags(
+        table_matches_domain(&streamed, P),
+        "the search index has a stream",
+    );
+    let mut rs = good_resources();
+    rs.push(resource(
+        "aws_dynamodb_table",
+        "extra",
+        json!({ "name": format!("{P}-extra"), "hash_key": "PK", "range_key": "SK" }),
+    ));
+    assert_flags(
+        table_matches_domain(&plan_of(rs), P),
+        "neither the single table",
+    );
 }
 
 #[test]

@@ -336,19 +336,19 @@ fn dev_plan_shows_every_resource() {
     let plan = &shipped_plans()["dev"];
 
     let expected: &[(&str, usize)] = &[
-        // queue: four event queues + their DLQs + the bus's DLQ + the outbox DLQ, redrive-allow policies
-        ("aws_sqs_queue", 10),
-        ("aws_sqs_queue_redrive_allow_policy", 4),
-        ("aws_sqs_queue_policy", 5),
-        // alarms: six DLQ depths; observability: five worker error rates, the API's 5xx rate, table throttles,
+        // queue: five event queues + their DLQs + the bus's DLQ + the outbox DLQ, redrive-allow policies
+        ("aws_sqs_queue", 12),
+        ("aws_sqs_queue_redrive_allow_policy", 5),
+        ("aws_sqs_queue_policy", 6),
+        // alarms: seven DLQ depths; observability: six worker error rates, the API's 5xx rate, table throttles,
         // each function's AWS/Lambda Errors and Throttles, the stream's IteratorAge, API Gateway's 5xx
-        ("aws_cloudwatch_metric_alarm", 27),
+        ("aws_cloudwatch_metric_alarm", 31),
         ("aws_cloudwatch_dashboard", 1),
-        // worker: four workers + stream publisher + API, each with role, policy, log group
-        ("aws_lambda_function", 6),
-        ("aws_iam_role_policy", 7),
-        ("aws_cloudwatch_log_group", 7),
-        ("aws_lambda_event_source_mapping", 5),
+        // worker: five workers + stream publisher + API, each with role, policy, log group
+        ("aws_lambda_function", 7),
+        ("aws_iam_role_policy", 8),
+        ("aws_cloudwatch_log_group", 8),
+        ("aws_lambda_event_source_mapping", 6),
         // http_api
         ("aws_apigatewayv2_api", 1),
         ("aws_apigatewayv2_authorizer", 1),
@@ -360,11 +360,11 @@ fn dev_plan_shows_every_resource() {
         ("aws_lambda_permission", 1),
         // event_bus: one rule per routed event type
         ("aws_cloudwatch_event_bus", 1),
-        ("aws_cloudwatch_event_rule", 14),
-        ("aws_cloudwatch_event_target", 17),
+        ("aws_cloudwatch_event_rule", 16),
+        ("aws_cloudwatch_event_target", 25),
         ("aws_cloudwatch_event_archive", 1),
-        // storage
-        ("aws_dynamodb_table", 1),
+        // storage: the single table and the search index
+        ("aws_dynamodb_table", 2),
         ("aws_s3_bucket", 2),
         ("aws_s3_bucket_public_access_block", 2),
         ("aws_s3_bucket_server_side_encryption_configuration", 2),
@@ -384,9 +384,9 @@ fn dev_plan_shows_every_resource() {
         ("aws_sns_platform_application", 0),
         ("aws_sesv2_email_identity", 1),
         ("aws_sesv2_configuration_set", 1),
-        // scheduler (+ the six function roles)
+        // scheduler (+ the seven function roles)
         ("aws_scheduler_schedule_group", 1),
-        ("aws_iam_role", 7),
+        ("aws_iam_role", 8),
     ];
     let wrong: Vec<String> = expected
         .iter()
@@ -404,7 +404,7 @@ fn dev_plan_shows_every_resource() {
 #[test]
 fn a_worker_timeout_above_visibility_over_six_fails_the_plan_naming_both_numbers() {
     let stack = TestStack::from_env();
-    let queues = r#"-var=queues={ images = { function_timeout_seconds = 120, visibility_timeout_seconds = 360 }, notifications = {}, expiries = {}, "auction-closes" = {} }"#;
+    let queues = r#"-var=queues={ images = { function_timeout_seconds = 120, visibility_timeout_seconds = 360 }, notifications = {}, expiries = {}, "auction-closes" = {}, index = {} }"#;
     let (code, text, _) = stack.plan(&stack.workspace_a, &[queues]);
     assert_eq!(code, 1, "the plan must fail, got exit {code}:\n{text}");
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -426,10 +426,10 @@ fn bad_variables_are_refused_with_what_is_wrong() {
         ),
         (
             r#"-var=queues={ images = {} }"#,
-            "queues must configure exactly: images, notifications, expiries, auction-closes",
+            "queues must configure exactly: images, notifications, expiries, auction-closes, index",
         ),
         (
-            r#"-var=queues={ images = { backoff_base_seconds = 1000 }, notifications = {}, expiries = {}, "auction-closes" = {} }"#,
+            r#"-var=queues={ images = { backoff_base_seconds = 1000 }, notifications = {}, expiries = {}, "auction-closes" = {}, index = {} }"#,
             "1 <= backoff_base_seconds <= backoff_max_seconds",
         ),
     ];

@@ -12,5 +12,6 @@ mod local_runner;
 mod notifications;
 mod ops;
 mod outages;
+mod search;
 mod workers;
 mod zz_after_all;

@@ -116,6 +116,7 @@ async fn every_function_emitted_its_metrics_and_aws_requests(api: &Api) {
         ("notifications-worker", "MessagesProcessed"),
         ("expiries-worker", "MessagesProcessed"),
         ("auction-closes-worker", "MessagesProcessed"),
+        ("index-worker", "MessagesProcessed"),
         ("images-worker", "MessagesProcessed"),
         ("images-worker", "MessagesDeadLettered"),
         ("images-worker", "MessageDuration"),

@@ -1,5 +1,7 @@
 //! Items: post, read, browse, withdraw, photos (start an upload, settle its outcome) and the listings' expiry.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{idle, Ctx, Result, Service, Step};
@@ -7,6 +9,7 @@ use crate::error::DomainError;
 use crate::event as ev;
 use crate::item::{self, photo, Item, NewItem, Photo, PhotoOutcome, PhotoRef};
 use crate::schedule::Decision;
+use crate::search::{self, SearchIndex, SearchQuery, Synced};
 use crate::store::*;
 
 impl Service {
@@ -123,6 +126,41 @@ impl Service {
 
     pub async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>> {
         Ok(self.store.browse(query).await?)
+    }
+
+    /// Listed items found by `query` (`GET /items?q=`), in the index's order: its hits, read from the store,
+    /// those still listed (the index follows a listing's end a moment later).
+    pub async fn search(&self, index: &dyn SearchIndex, query: &SearchQuery) -> Result<Page<Item>> {
+        let hits = index.search(query).await?;
+        let ids: Vec<String> = hits.items.into_iter().map(|h| h.item_id).collect();
+        let mut found: HashMap<String, Item> = match ids.is_empty() {
+            true => HashMap::new(),
+            false => self
+                .store
+                .items(&ids)
+                .await?
+                .into_iter()
+                .map(|i| (i.id.clone(), i))
+                .collect(),
+        };
+        Ok(Page {
+            items: ids
+                .iter()
+                .filter_map(|id| found.remove(id))
+                .filter(search::indexable)
+                .collect(),
+            next_cursor: hits.next_cursor,
+        })
+    }
+
+    /// Brings the search index up to date with a listing as it is now (the index worker, on each event of
+    /// the listing): whatever the event, the listing is read again, so a late or repeated message is harmless.
+    pub async fn reindex(&self, index: &dyn SearchIndex, item_id: &str) -> Result<Synced> {
+        self.optimistic(|| async {
+            let item = self.store.item(item_id).await?;
+            Ok(index.sync(item_id, item.as_ref()).await?)
+        })
+        .await
     }
 
     pub async fn delete_item(&self, ctx: &Ctx, id: &str) -> Result<()> {

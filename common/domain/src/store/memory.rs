@@ -265,6 +265,14 @@ impl Store for MemoryStore {
         Ok(items_page(rows, query.limit))
     }
 
+    async fn items(&self, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.items.get(id).map(|v| v.value.clone()))
+            .collect())
+    }
+
     async fn items_of(
         &self,
         seller_id: &str,

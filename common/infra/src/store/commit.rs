@@ -287,7 +287,7 @@ impl DynamoStore {
     }
 }
 
-fn condition_failed(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
+pub(super) fn condition_failed(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
     match e.as_service_error() {
         // A condition failed, or another transaction was writing the same record: either way the state may
         // have moved, so the caller reads it again and decides again.

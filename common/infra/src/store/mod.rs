@@ -40,6 +40,9 @@ mod directory;
 mod keys;
 mod queries;
 mod records;
+mod search;
+
+pub use search::DynamoIndex;
 
 use keys::*;
 use records::*;
@@ -115,6 +118,10 @@ impl Store for DynamoStore {
 
     async fn browse(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
         self.browse_items(query).await
+    }
+
+    async fn items(&self, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        self.batch_items(ids).await
     }
 
     async fn items_of(

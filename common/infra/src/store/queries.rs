@@ -1,12 +1,17 @@
-//! Reads: records by key (consistently), listings through the indexes (GSI1 location cells, GSI2
-//! categories), an auction's bids by amount, and the listings past their expiry.
+//! Reads: records by key (consistently, or a batch of items), listings through the indexes (GSI1 location
+//! cells, GSI2 categories) under a read budget, an auction's bids by amount, and the listings past their
+//! expiry.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 use domain::auction::Bid;
 use domain::geo;
 use domain::item::{Category, Item, ItemStatus};
 use domain::store::{
-    bids_page, items_page, listed_page, BrowseQuery, Listed, Listing, Page, StoreError,
+    bids_page, browse_page, listed_page, partition_budget, BrowseQuery, Listed, Listing, Page,
+    PartitionRead, StoreError, MAX_BROWSE_PARTITIONS,
 };
 use futures::future::try_join_all;
 use serde::de::DeserializeOwned;
@@ -31,25 +36,33 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Up to `want` matching items of one index partition, newest first, from `after` on.
+    /// The matching items of one index partition, newest first, from `after` on: until `want` match or
+    /// `budget` entries were read, whichever comes first.
     async fn index_rows(
         &self,
         index: &str,
         partition: String,
         query: &BrowseQuery,
         want: usize,
-    ) -> Result<Vec<Item>, StoreError> {
+        budget: usize,
+    ) -> Result<PartitionRead, StoreError> {
         let (pk, sk) = (format!("{index}PK"), format!("{index}SK"));
-        let mut found = vec![];
+        let mut read = PartitionRead::default();
+        let mut entries = 0;
         let mut start = None;
         loop {
+            // A first request of about a page, then the rest of the budget.
+            let chunk = match entries {
+                0 => want.max(10).min(budget),
+                _ => budget - entries,
+            };
             let mut q = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(index)
                 .scan_index_forward(false)
-                .limit(i32::try_from(want.max(10)).unwrap_or(100))
+                .limit(i32::try_from(chunk).unwrap_or(100))
                 .set_exclusive_start_key(start.take())
                 .expression_attribute_names("#pk", pk.as_str())
                 .expression_attribute_values(":pk", s(partition.clone()));
@@ -61,15 +74,22 @@ impl DynamoStore {
                 None => q.key_condition_expression("#pk = :pk"),
             };
             let out = q.send().await.map_err(to_store_error)?;
+            let mut last = None;
             for attrs in out.items.unwrap_or_default() {
                 let item: Item = from_attrs(attrs)?;
+                entries += 1;
+                last = Some(item.position());
                 if query.matches(&item) {
-                    found.push(item);
+                    read.matched.push(item);
                 }
             }
             start = out.last_evaluated_key;
-            if found.len() >= want || start.is_none() {
-                return Ok(found);
+            if start.is_none() {
+                return Ok(read);
+            }
+            if read.matched.len() >= want || entries >= budget {
+                read.stopped_at = last.or(query.after.clone());
+                return Ok(read);
             }
         }
     }
@@ -192,39 +212,82 @@ impl DynamoStore {
         Ok(bids_page(rows, limit))
     }
 
+    /// A browse reads at most [`domain::store::BROWSE_READ_BUDGET`] entries: the location cells covering its circle (at
+    /// most [`MAX_BROWSE_PARTITIONS`]; more, and the category partitions are read instead, by distance), or
+    /// its category's partition, or every category's, each its share of the budget ([`partition_budget`]).
     #[instrument(skip(self), err)]
     pub(super) async fn browse_items(&self, query: &BrowseQuery) -> Result<Page<Item>, StoreError> {
-        // One more than a page from each partition: enough to know whether another page follows.
-        let want = query.limit + 1;
-        let rows: Vec<Item> = match (query.near, query.category) {
-            (Some((lat, lon, radius)), _) => {
+        let by_category = |category: Option<Category>| -> Vec<(&'static str, String)> {
+            let categories = match category {
+                Some(c) => vec![c],
+                None => Category::ALL.to_vec(),
+            };
+            categories
+                .into_iter()
+                .map(|c| ("GSI2", format!("CAT#{c}")))
+                .collect()
+        };
+        let partitions = match query.near {
+            Some((lat, lon, radius)) => {
                 let cells = geo::cells_covering(lat, lon, radius, geo::INDEX_PRECISION);
-                try_join_all(
+                if cells.len() <= MAX_BROWSE_PARTITIONS {
                     cells
                         .into_iter()
-                        .map(|cell| self.index_rows("GSI1", format!("GEO#{cell}"), query, want)),
-                )
-                .await?
-                .into_iter()
-                .flatten()
-                .collect()
+                        .map(|cell| ("GSI1", format!("GEO#{cell}")))
+                        .collect()
+                } else {
+                    by_category(query.category)
+                }
             }
-            (None, Some(category)) => {
-                self.index_rows("GSI2", format!("CAT#{category}"), query, want)
-                    .await?
-            }
-            // The newest listed items of all: each category's partition, merged (8 × (limit + 1) at most).
-            (None, None) => try_join_all(
-                Category::ALL
-                    .iter()
-                    .map(|c| self.index_rows("GSI2", format!("CAT#{c}"), query, want)),
-            )
-            .await?
-            .into_iter()
-            .flatten()
-            .collect(),
+            None => by_category(query.category),
         };
-        Ok(items_page(rows, query.limit))
+        // One more than a page from each partition: enough to know whether another page follows.
+        let (want, budget) = (query.limit + 1, partition_budget(partitions.len()));
+        let reads = try_join_all(
+            partitions
+                .into_iter()
+                .map(|(index, partition)| self.index_rows(index, partition, query, want, budget)),
+        )
+        .await?;
+        Ok(browse_page(reads, query.limit))
+    }
+
+    /// The items of these ids that exist (BatchGetItem: at most 100 keys; keys DynamoDB leaves unprocessed
+    /// under load are asked for again, a few times).
+    #[instrument(skip(self, ids), fields(ids = ids.len()), err)]
+    pub(super) async fn batch_items(&self, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        let keys: Vec<Attrs> = ids.iter().take(100).map(|id| item_key(id)).collect();
+        let mut pending = Some(HashMap::from([(
+            self.table.clone(),
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(|e| StoreError::permanent(e.to_string()))?,
+        )]));
+        let mut found = vec![];
+        for attempt in 0..5u64 {
+            let Some(request) = pending.take().filter(|p| !p.is_empty()) else {
+                return Ok(found);
+            };
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(to_store_error)?;
+            for attrs in out.responses.unwrap_or_default().into_values().flatten() {
+                found.push(from_attrs(attrs)?);
+            }
+            pending = out.unprocessed_keys;
+        }
+        match pending.filter(|p| !p.is_empty()) {
+            None => Ok(found),
+            Some(_) => Err(StoreError::Throttled),
+        }
     }
 
     #[instrument(skip(self), err)]
@@ -271,3 +334,6 @@ impl DynamoStore {
         Ok(ids)
     }
 }
+
+#[cfg(test)]
+mod tests;
