@@ -23,6 +23,7 @@ locals {
     ItemUpdated          = { source = "ecobid.items", targets = ["index"] }
     ItemDeleted          = { source = "ecobid.items", targets = ["index"] }
     ItemExpired          = { source = "ecobid.items", targets = ["notifications", "index"] }
+    ItemTakenDown        = { source = "ecobid.items", targets = ["notifications", "index", "auction-closes"] }
     ReservationCreated   = { source = "ecobid.reservations", targets = ["notifications", "expiries", "index"] }
     ReservationConfirmed = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
     PickupReminder       = { source = "ecobid.reservations", targets = ["notifications"] }
@@ -35,6 +36,8 @@ locals {
     AuctionEnded         = { source = "ecobid.auctions", targets = ["notifications", "index"] }
     ImageRejected        = { source = "ecobid.images", targets = ["notifications"] }
     UserRated            = { source = "ecobid.users", targets = ["notifications"] }
+    UserSuspended        = { source = "ecobid.users", targets = ["notifications"] }
+    UserReinstated       = { source = "ecobid.users", targets = ["notifications"] }
   }
 
   # The mobile app's routes: true = needs a token (the JWT authorizer), false = public.
@@ -67,6 +70,10 @@ locals {
     "GET /users/{id}"                  = false
     "GET /users/{id}/ratings"          = false
     "POST /users/{id}/ratings"         = true
+    # Moderators only: the function refuses (403) a token outside the moderators group.
+    "POST /admin/items/{id}/takedown"  = true
+    "POST /admin/users/{id}/suspend"   = true
+    "POST /admin/users/{id}/reinstate" = true
     # Everything else reaches the function too, which answers 405 with Allow for a method a path lacks and a
     # 404 problem for a path nobody has (API Gateway would answer both 404 itself); no token is checked here,
     # and no handler serves a request without the authorizer's claims.
@@ -387,6 +394,8 @@ module "api_function" {
     # A deleted account's photos go from both buckets; its user from the pool.
     THUMBNAILS_BUCKET = module.storage.thumbnails_bucket
     USER_POOL_ID      = module.http_api.user_pool_id
+    # Tokens whose `cognito:groups` holds it may use the /admin routes.
+    MODERATORS_GROUP = module.http_api.moderators_group
   }
 }
 

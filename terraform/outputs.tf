@@ -113,6 +113,11 @@ output "user_pool_client_id" {
   value       = module.http_api.user_pool_client_id
 }
 
+output "moderators_group" {
+  description = "The user pool group whose members may use the /admin routes (add one with admin-add-user-to-group)."
+  value       = module.http_api.moderators_group
+}
+
 output "dashboard_name" {
   description = "CloudWatch dashboard of the pipeline (workers, API, DLQs, table throttles, alarms)."
   value       = module.observability.dashboard_name

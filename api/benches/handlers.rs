@@ -131,6 +131,7 @@ fn main() {
             media: api::responses::Media::new("https://d111111abcdef8.cloudfront.net").expect("media"),
             requests: Arc::new(MemoryRequests::default()),
             accounts: Arc::new(api::accounts::MemoryAccounts::default()),
+            moderators: "moderators".into(),
         };
         let router = app(state);
         // The baseline: a bare route answering a constant JSON, behind the correlation middleware only.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderName, HeaderValue};
+use axum::http::{Extensions, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{SubsecRound, Utc};
@@ -35,6 +35,28 @@ pub fn caller_of(extensions: &Extensions) -> Option<String> {
             .cloned(),
         _ => None,
     }
+}
+
+/// The groups of the identity provider the caller's token names (`cognito:groups`). API Gateway's HTTP API hands
+/// every claim on as a string, a list as `[a b]` (space-separated in brackets); a lone group may come bare.
+pub fn groups_of(extensions: &Extensions) -> Vec<String> {
+    let Some(RequestContext::ApiGatewayV2(ctx)) = extensions.get::<RequestContext>() else {
+        return vec![];
+    };
+    let Some(claim) = ctx
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .and_then(|jwt| jwt.claims.get("cognito:groups"))
+    else {
+        return vec![];
+    };
+    let text = claim.trim();
+    let list = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    list.split_whitespace().map(str::to_owned).collect()
 }
 
 /// The email address the identity provider verified (`email` with `email_verified` = true in the JWT
@@ -95,6 +117,30 @@ impl FromRequestParts<AppState> for Actor {
             correlation,
             now: Utc::now().trunc_subsecs(3),
         }))
+    }
+}
+
+/// An authenticated caller in the moderators group (`AppState::moderators`): anyone else gets 403
+/// `moderators-only`. A suspended moderator is refused like any suspended user.
+pub struct Moderator(pub Ctx);
+
+impl FromRequestParts<AppState> for Moderator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let member = groups_of(&parts.extensions).contains(&state.moderators);
+        let Actor(ctx) = Actor::from_request_parts(parts, state).await?;
+        if !member {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "moderators-only",
+                format!("only members of the {} group may do this", state.moderators),
+            ));
+        }
+        Ok(Moderator(ctx))
     }
 }
 

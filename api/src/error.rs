@@ -151,6 +151,9 @@ impl From<DomainError> for ApiError {
             DomainError::AccountDeleted => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "account-deleted", detail)
             }
+            DomainError::AccountSuspended => {
+                ApiError::new(StatusCode::FORBIDDEN, "suspended", detail)
+            }
             DomainError::Stale(_) => {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, "version-mismatch", detail)
             }

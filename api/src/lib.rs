@@ -39,6 +39,8 @@ pub struct AppState {
     pub media: responses::Media,
     /// What an account's deletion removes outside the table (photos, the identity provider's user).
     pub accounts: Arc<dyn accounts::Accounts>,
+    /// The identity provider's group whose members may use the /admin routes.
+    pub moderators: String,
 }
 
 /// The whole API: routes, the OpenAPI document, body limit, Idempotency-Key, correlation ids.

@@ -78,6 +78,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         push,
         media,
         accounts,
+        moderators: cfg.moderators_group,
     };
     Box::pin(lambda_http::run(app(state))).await
 }

@@ -135,7 +135,11 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                     "401",
                     gateway_or_problem("No token or a bad one (from the JWT authorizer)"),
                 );
-                add(operation, "403", problem("Not a party to this resource"));
+                add(
+                    operation,
+                    "403",
+                    problem("Not a party to this resource, not a moderator, or a suspended account (the type says which)"),
+                );
                 add(
                     operation,
                     "409",

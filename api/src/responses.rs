@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::item::{Category, Item, ItemMode, ItemStatus, Location, Photo, PhotoStatus};
+use domain::item::{
+    Category, Item, ItemMode, ItemStatus, Location, Moderation, Photo, PhotoStatus,
+};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -126,6 +128,9 @@ pub struct ItemView {
     /// The item's auction, once one was created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auction_id: Option<String>,
+    /// Why the listing is hidden from browse and search, when moderation hid it (its seller sees this).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
 }
 
 impl ItemView {
@@ -162,6 +167,7 @@ impl ItemView {
             expires_at: item.expires_at,
             reservation_id: item.reservation_id,
             auction_id: item.auction_id,
+            moderation: item.moderation,
         }
     }
 }

@@ -48,6 +48,7 @@ type Id = PathParam<String>;
 pub struct Query<T>(pub T);
 
 mod activity;
+mod admin;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -72,6 +73,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register_device))
         .routes(routes!(unregister_device))
         .routes(routes!(activity::ratings, rate_user))
+        .routes(routes!(admin::take_down))
+        .routes(routes!(admin::suspend))
+        .routes(routes!(admin::reinstate))
 }
 
 /// Unknown paths answer a problem too.
@@ -264,7 +268,8 @@ async fn create_item(
     Ok((StatusCode::CREATED, Json(ItemView::new(item, &state.media))))
 }
 
-/// An item; its `ETag` is the version an edit names in `If-Match`.
+/// An item; its `ETag` is the version an edit names in `If-Match`. A listing a moderator took down is not
+/// found here (its seller sees it, with why, in `GET /users/me/items`).
 #[utoipa::path(get, path = "/items/{id}", tag = "items", params(("id" = String, Path)),
     responses((status = 200, description = "The item", body = ItemView,
         headers(("ETag" = String, description = "The item's version, quoted: send it as If-Match to edit")))))]
@@ -273,6 +278,9 @@ async fn get_item(
     PathParam(id): Id,
 ) -> ApiResult<([(header::HeaderName, String); 1], Json<ItemView>)> {
     let item = state.service.get_item_versioned(&id).await?;
+    if !item.value.is_public() {
+        return Err(ApiError::not_found("item"));
+    }
     Ok((
         [(header::ETAG, etag(item.version))],
         Json(ItemView::new(item.value, &state.media)),

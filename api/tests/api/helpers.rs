@@ -61,6 +61,7 @@ pub fn app_with_index(store: Arc<dyn Store>, index: Arc<MemoryIndex>) -> Router 
         push: Arc::new(MemoryPush::new(&[Platform::Ios])),
         media: media(),
         accounts: Arc::new(api::accounts::MemoryAccounts::default()),
+        moderators: "moderators".into(),
     })
 }
 
@@ -112,6 +113,11 @@ pub fn context(user: Option<&str>) -> RequestContext {
         let verified = !user.starts_with("unverified-");
         jwt.claims
             .insert("email_verified".into(), verified.to_string());
+        // A user named `moderator…` is in the moderators group (a list claim, as API Gateway writes one).
+        if user.starts_with("moderator") {
+            jwt.claims
+                .insert("cognito:groups".into(), "[helpers moderators]".into());
+        }
         let mut authorizer = ApiGatewayRequestAuthorizer::default();
         authorizer.jwt = Some(jwt);
         ctx.authorizer = Some(authorizer);

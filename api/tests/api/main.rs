@@ -5,5 +5,6 @@ mod activity;
 mod endpoints;
 mod errors;
 mod helpers;
+mod moderation;
 mod openapi;
 mod search;

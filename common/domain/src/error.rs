@@ -117,6 +117,9 @@ pub enum DomainError {
     /// The caller's account was deleted: their token, still unexpired, is refused (401).
     #[error("this account was deleted")]
     AccountDeleted,
+    /// A moderator suspended the caller's account: every request of theirs is refused (403).
+    #[error("this account is suspended by a moderator; the notice sent to you says why")]
+    AccountSuspended,
 }
 
 fn summary(errors: &[FieldError]) -> String {

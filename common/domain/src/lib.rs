@@ -33,3 +33,6 @@ pub mod store;
 
 #[cfg(test)]
 mod testing;
+
+#[cfg(feature = "fixtures")]
+pub mod fixtures;

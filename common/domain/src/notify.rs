@@ -64,6 +64,9 @@ pub fn audience(event: &DomainEvent) -> Option<Audience> {
         E::UserRated(e) => users(vec![&e.ratee_id]),
         E::ItemExpired(e) => users(vec![&e.seller_id]),
         E::PickupReminder(e) => users(vec![&e.reservation.buyer_id, &e.reservation.seller_id]),
+        E::ItemTakenDown(e) => users(vec![&e.seller_id]),
+        E::UserSuspended(e) => users(vec![&e.user_id]),
+        E::UserReinstated(e) => users(vec![&e.user_id]),
         _ => None,
     }
 }
@@ -159,6 +162,12 @@ pub fn notice(event: &DomainEvent, recipient: &str) -> Notice {
             json!({ "itemId": e.item_id, "reason": e.reason }),
         ),
         E::UserRated(e) => ("rated", json!({ "stars": e.stars })),
+        E::ItemTakenDown(e) => (
+            "listing_taken_down",
+            json!({ "itemId": e.item_id, "reason": e.reason }),
+        ),
+        E::UserSuspended(e) => ("account_suspended", json!({ "reason": e.reason })),
+        E::UserReinstated(_) => ("account_reinstated", json!({})),
         _ => ("generic", json!({})),
     };
     Notice {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auction::{Auction, AuctionStatus, Bid, Bidding};
 use crate::event::Envelope;
 use crate::item::{Category, Item, ItemStatus};
-use crate::profile::{Device, HomeLocation, Preferences, Stats, UserProfile};
+use crate::profile::{Account, Device, HomeLocation, Preferences, Stats, UserProfile};
 use crate::rating::Rating;
 use crate::reservation::{Reservation, ReservationStatus, Role};
 
@@ -69,6 +69,13 @@ pub enum Write {
     /// as a DELETED tombstone with its rating figures and counters.
     CloseAccount {
         user_id: String,
+    },
+    /// Moves an existing profile's account from `from` to `to` (a moderator's suspension or reinstatement):
+    /// refused if the stored account is no longer `from` (a profile without one is `active`).
+    AccountStanding {
+        user_id: String,
+        from: Account,
+        to: Account,
     },
     /// Adds to a user's counters.
     AddStats {
@@ -293,9 +300,9 @@ pub struct BrowseQuery {
 }
 
 impl BrowseQuery {
-    /// Whether a stored item belongs in the result (listed, in the circle, of the category).
+    /// Whether a stored item belongs in the result (shown, in the circle, of the category).
     pub fn matches(&self, item: &Item) -> bool {
-        item.status.is_listed()
+        item.is_shown()
             && self.category.is_none_or(|c| c == item.category)
             && self.near.is_none_or(|(lat, lon, r)| {
                 crate::geo::distance_km((lat, lon), (item.location.lat, item.location.lon)) <= r

@@ -140,6 +140,8 @@ pub struct ApiConfig {
     pub thumbnails_bucket: String,
     /// The user pool whose users the API deletes with their accounts.
     pub user_pool_id: String,
+    /// The user pool group whose members may use the /admin routes (`cognito:groups` holds it).
+    pub moderators_group: String,
 }
 
 impl ApiConfig {
@@ -169,6 +171,7 @@ impl ApiConfig {
             media_base_url: text("MEDIA_BASE_URL")?,
             thumbnails_bucket: text("THUMBNAILS_BUCKET")?,
             user_pool_id: text("USER_POOL_ID")?,
+            moderators_group: text("MODERATORS_GROUP")?,
             uploads_prefix: optional("UPLOADS_PREFIX").unwrap_or_else(|| "uploads/".into()),
             reservation_ttl: seconds("RESERVATION_TTL_SECONDS")?,
             min_auction: seconds("MIN_AUCTION_SECONDS")?,
@@ -194,6 +197,7 @@ mod tests {
             ("MEDIA_BASE_URL", "https://d1.cloudfront.net"),
             ("THUMBNAILS_BUCKET", "th"),
             ("USER_POOL_ID", "eu-west-1_x"),
+            ("MODERATORS_GROUP", "moderators"),
             ("RESERVATION_TTL_SECONDS", "30"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
         ]);
@@ -208,7 +212,7 @@ mod tests {
         let bad = ApiConfig::from_lookup(|k| match k {
             "MIN_AUCTION_SECONDS" => Some("soon".into()),
             "TABLE_NAME" | "SEARCH_TABLE_NAME" | "UPLOADS_BUCKET" | "MEDIA_BASE_URL"
-            | "THUMBNAILS_BUCKET" | "USER_POOL_ID" => Some("x".into()),
+            | "THUMBNAILS_BUCKET" | "USER_POOL_ID" | "MODERATORS_GROUP" => Some("x".into()),
             _ => None,
         });
         assert!(matches!(

@@ -56,6 +56,14 @@ resource "aws_cognito_user_pool_client" "mobile" {
   }
 }
 
+# Moderators: members' tokens carry `cognito:groups` with it, and the API serves them the /admin routes. An
+# operator adds a member with `aws cognito-idp admin-add-user-to-group` (docs/architecture.md, Moderation).
+resource "aws_cognito_user_group" "moderators" {
+  name         = "moderators"
+  user_pool_id = aws_cognito_user_pool.this.id
+  description  = "Take listings down, suspend and reinstate users (POST /admin/...)."
+}
+
 #### HTTP API, JWT authorizer, Lambda integration #################################
 
 resource "aws_apigatewayv2_api" "this" {

@@ -27,3 +27,8 @@ output "jwt_issuer" {
   description = "Issuer the JWT authorizer accepts."
   value       = aws_apigatewayv2_authorizer.jwt.jwt_configuration[0].issuer
 }
+
+output "moderators_group" {
+  description = "Name of the user pool group whose members the API serves the /admin routes."
+  value       = aws_cognito_user_group.moderators.name
+}

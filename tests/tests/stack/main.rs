@@ -9,6 +9,7 @@ mod api;
 mod backbone;
 mod infrastructure;
 mod local_runner;
+mod moderation;
 mod notifications;
 mod ops;
 mod outages;

@@ -1,5 +1,6 @@
 //! The auction-closes worker. Its queue carries AuctionCreated (arm the close at endsAt), AuctionExtended
-//! (move it to the new endsAt) and the due closes its schedules deliver: a close finding endsAt moved
+//! (move it to the new endsAt), ItemTakenDown naming an auction (a moderator ended it: close it now) and the
+//! due closes its schedules deliver: a close finding endsAt moved
 //! re-arms itself; otherwise it closes the auction exactly once (OPEN → CLOSED by a conditional write, the
 //! item SOLD or UNSOLD, both users' stats, AuctionEnded with winner, amount, bid count and losers).
 
@@ -27,6 +28,14 @@ pub async fn handle(deps: &Deps, message: Message<Incoming>) -> Result<(), Proce
         Incoming::Event(envelope) => match envelope.event {
             DomainEvent::AuctionCreated(e) => (e.auction_id, e.ends_at),
             DomainEvent::AuctionExtended(e) => (e.auction_id, e.ends_at),
+            // A moderator ended the auction with its listing: due now, so it closes at once.
+            DomainEvent::ItemTakenDown(e) => match e.auction_id {
+                Some(auction_id) => (auction_id, ctx.now),
+                None => {
+                    info!("the listing taken down had no auction under way; ignored");
+                    return Ok(());
+                }
+            },
             other => {
                 info!(event_type = %other.event_type(), "not an auction-closes event; ignored");
                 return Ok(());

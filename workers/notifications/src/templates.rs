@@ -39,6 +39,9 @@ const SOURCES: &[(&str, &str)] = templates!(
     "auction_lost",
     "photo_rejected",
     "rated",
+    "listing_taken_down",
+    "account_suspended",
+    "account_reinstated",
     "generic",
 );
 
@@ -152,7 +155,7 @@ mod tests {
     fn every_kind_renders_a_subject_a_text_and_an_escaped_html() {
         let templates = Templates::new().expect("templates parse");
         let kinds: Vec<&str> = Templates::kinds().collect();
-        assert_eq!(kinds.len(), 15);
+        assert_eq!(kinds.len(), 18);
         for kind in kinds {
             let kind: &'static str = Box::leak(kind.to_owned().into_boxed_str());
             let r = templates.render(&notice(kind), "e1", "c1").expect(kind);

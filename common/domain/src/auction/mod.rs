@@ -314,8 +314,12 @@ pub fn close_auction(auction: &Auction, item: &Item, now: DateTime<Utc>) -> Deci
     if now < auction.ends_at {
         return Decision::NotDue(auction.ends_at);
     }
-    let winner = auction.leader_id.clone().zip(auction.current_bid);
     let mut next = auction.clone();
+    if item.moderation.is_some() {
+        // A listing taken down is sold to nobody: every bidder lost.
+        next.leader_id = None;
+    }
+    let winner = next.leader_id.clone().zip(next.current_bid);
     next.status = AuctionStatus::Closed;
     let mut item = item.clone();
     item.status = if winner.is_some() {
@@ -327,6 +331,16 @@ pub fn close_auction(auction: &Auction, item: &Item, now: DateTime<Utc>) -> Deci
         auction: next,
         item,
         winner,
+    })
+}
+
+/// The auction of a listing a moderator takes down ends now (no bid is taken from then on); its close, due at
+/// once, sells to nobody. `None` when it has ended already.
+pub fn take_down(auction: &Auction, now: DateTime<Utc>) -> Option<Auction> {
+    (auction.status == AuctionStatus::Open && now < auction.ends_at).then(|| {
+        let mut next = auction.clone();
+        next.ends_at = now;
+        next
     })
 }
 

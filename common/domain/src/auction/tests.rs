@@ -206,3 +206,28 @@ fn a_bidder_leads_or_is_outbid_while_open_and_won_or_lost_once_closed() {
     );
     assert_eq!((entry.standing, entry.my_top_bid), (Standing::Lost, 400));
 }
+
+#[test]
+fn an_auction_taken_down_ends_now_takes_no_bid_and_sells_to_nobody() {
+    let (a, item) = open_auction();
+    let a = place_bid(&a, "bob", 1100, now()).unwrap().auction;
+    let at = now() + Duration::minutes(5);
+    // WHEN a moderator takes its listing down THEN the auction ends now
+    let stopped = take_down(&a, at).expect("ended");
+    assert_eq!(stopped.ends_at, at);
+    assert!(take_down(&stopped, at).is_none(), "ended already");
+    assert!(matches!(
+        place_bid(&stopped, "ann", 5000, at),
+        Err(DomainError::Conflict(Conflict::AuctionEnded, _))
+    ));
+    // AND its close, due at once, has no winner: bob lost, the item is unsold
+    let down = crate::item::take_down(&item, "a counterfeit", at)
+        .unwrap()
+        .expect("taken down");
+    let Decision::Act(closing) = close_auction(&stopped, &down, at) else {
+        panic!("expected to close")
+    };
+    assert_eq!(closing.winner, None);
+    assert_eq!(closing.item.status, ItemStatus::Unsold);
+    assert_eq!(closing.auction.standing("bob"), Standing::Lost);
+}

@@ -42,6 +42,22 @@ pub struct ItemDeleted {
     pub seller_id: String,
 }
 
+/// A moderator took a listing down (`POST /admin/items/{id}/takedown`): hidden from browse and search, its
+/// seller told why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemTakenDown {
+    pub item_id: String,
+    pub seller_id: String,
+    /// Who took it down.
+    pub moderator_id: String,
+    /// What the seller is told.
+    pub reason: String,
+    /// The auction that ended with it (closed at once, sold to nobody), if one was under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auction_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemExpired {
@@ -167,6 +183,27 @@ pub struct UserDeleted {
     pub listings_withdrawn: u32,
 }
 
+/// A moderator suspended a user (`POST /admin/users/{id}/suspend`): every request of theirs is refused (403
+/// `suspended`) until they are reinstated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSuspended {
+    pub user_id: String,
+    /// Who suspended them.
+    pub moderator_id: String,
+    /// What the user is told.
+    pub reason: String,
+}
+
+/// A moderator lifted a user's suspension (`POST /admin/users/{id}/reinstate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserReinstated {
+    pub user_id: String,
+    /// Who reinstated them.
+    pub moderator_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRated {
@@ -288,6 +325,7 @@ catalog! {
     ItemExpired => Items,
     ItemUpdated => Items,
     ItemDeleted => Items,
+    ItemTakenDown => Items,
     ReservationCreated => Reservations,
     ReservationConfirmed => Reservations,
     PickupReminder => Reservations,
@@ -300,6 +338,8 @@ catalog! {
     AuctionEnded => Auctions,
     UserRated => Users,
     UserDeleted => Users,
+    UserSuspended => Users,
+    UserReinstated => Users,
     ImageUploaded => Images,
     ImageProcessed => Images,
     ImageRejected => Images,

@@ -54,6 +54,14 @@ fn samples() -> Vec<DomainEvent> {
             seller_id: "u1".into(),
         }
         .into(),
+        ItemTakenDown {
+            item_id: "i1".into(),
+            seller_id: "u1".into(),
+            moderator_id: "m1".into(),
+            reason: "a weapon".into(),
+            auction_id: Some("a1".into()),
+        }
+        .into(),
         ReservationCreated {
             reservation: reservation(),
             expires_at: at(12, 0),
@@ -127,6 +135,17 @@ fn samples() -> Vec<DomainEvent> {
         UserDeleted {
             user_id: "u1".into(),
             listings_withdrawn: 2,
+        }
+        .into(),
+        UserSuspended {
+            user_id: "u1".into(),
+            moderator_id: "m1".into(),
+            reason: "fraudulent listings".into(),
+        }
+        .into(),
+        UserReinstated {
+            user_id: "u1".into(),
+            moderator_id: "m1".into(),
         }
         .into(),
         ImageUploaded {
@@ -261,6 +280,8 @@ fn the_catalog_is_domain_md_with_item_updated_item_deleted_and_pickup_reminder()
             // /items/{id}) a listing is a write too.
             "ItemUpdated",
             "ItemDeleted",
+            // Not in DOMAIN.md's list: moderation (a moderator's takedown, suspension, reinstatement).
+            "ItemTakenDown",
             "ReservationCreated",
             "ReservationConfirmed",
             "PickupReminder",
@@ -274,6 +295,8 @@ fn the_catalog_is_domain_md_with_item_updated_item_deleted_and_pickup_reminder()
             "UserRated",
             // Not in DOMAIN.md's list: an account deleted by its user (DELETE /users/me).
             "UserDeleted",
+            "UserSuspended",
+            "UserReinstated",
             "ImageUploaded",
             "ImageProcessed",
             "ImageRejected",

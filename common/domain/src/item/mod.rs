@@ -57,10 +57,28 @@ string_enum!(
 );
 
 impl ItemStatus {
-    /// Listed and open to takers: shown when browsing.
+    /// Listed and open to takers (browse and search show it unless moderation hid it: [`Item::is_shown`]).
     pub fn is_listed(self) -> bool {
         matches!(self, ItemStatus::Available | ItemStatus::InAuction)
     }
+}
+
+string_enum!(
+    /// Why a listing is hidden: `taken_down` by a moderator (`POST /admin/items/{id}/takedown`).
+    ModerationAction {
+        TakenDown => "taken_down",
+    }
+);
+
+/// A listing hidden from browse, search and its public page, and why: shown to its seller (their own
+/// listings), who was also told. Who did it is in the event (`ItemTakenDown.moderatorId`), not here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Moderation {
+    pub action: ModerationAction,
+    pub reason: String,
+    pub at: DateTime<Utc>,
 }
 
 /// Where an item is: coordinates and their geohash (precision 6).
@@ -101,6 +119,23 @@ pub struct Item {
     /// The item's auction, once one was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auction_id: Option<String>,
+    /// Set when moderation hid the listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
+}
+
+impl Item {
+    /// Whether browse, search and the public item page show it: listed, and not hidden by moderation. The one
+    /// test of visibility (the stored browse keys, the search index and `GET /items/{id}` all ask it).
+    pub fn is_shown(&self) -> bool {
+        self.status.is_listed() && self.moderation.is_none()
+    }
+
+    /// Whether anyone may see the listing's page: everything but a hidden one (its seller sees it in their
+    /// own listings).
+    pub fn is_public(&self) -> bool {
+        self.moderation.is_none()
+    }
 }
 
 /// Post an item (`POST /items`).
@@ -169,6 +204,7 @@ pub fn new_item(
         expires_at: now + LISTING_TTL,
         reservation_id: None,
         auction_id: None,
+        moderation: None,
     })
 }
 
@@ -222,6 +258,15 @@ pub fn edit_item(
     }
     v.finish()?;
     own_item(item, caller)?;
+    if let Some(m) = &item.moderation {
+        return Err(DomainError::conflict(
+            Conflict::ItemNotEditable,
+            format!(
+                "the item cannot be edited: it was taken down ({})",
+                m.reason
+            ),
+        ));
+    }
     let open = match item.status {
         ItemStatus::Available => true,
         ItemStatus::InAuction => bids == 0,
@@ -253,8 +298,38 @@ pub fn edit_item(
     Ok((next != *item).then_some(next))
 }
 
-/// The item is open to takers now: AVAILABLE and not past its listing's expiry.
+/// A moderator takes a listing down: hidden from browse, search and its public page, closed to new
+/// reservations, bids and edits, whatever its status (a reservation under way stays the parties' to finish or
+/// cancel; an auction under way ends at once, with no winner: [`crate::auction::take_down`]). `reason` is
+/// what the seller is told. `None` when it is down already (no write, no event).
+pub fn take_down(
+    item: &Item,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Item>, DomainError> {
+    let mut v = Validator::default();
+    let reason = crate::error::short_text(&mut v, reason, 500, "reason");
+    v.finish()?;
+    if item.moderation.is_some() {
+        return Ok(None);
+    }
+    let mut next = item.clone();
+    next.moderation = Some(Moderation {
+        action: ModerationAction::TakenDown,
+        reason,
+        at: now,
+    });
+    Ok(Some(next))
+}
+
+/// The item is open to takers now: AVAILABLE, shown, and not past its listing's expiry.
 pub(crate) fn expect_available(item: &Item, now: DateTime<Utc>) -> Result<(), DomainError> {
+    if item.moderation.is_some() {
+        return Err(DomainError::conflict(
+            Conflict::ItemNotAvailable,
+            "the item was taken down",
+        ));
+    }
     if item.status != ItemStatus::Available || now >= item.expires_at {
         let status = if item.status == ItemStatus::Available {
             ItemStatus::Expired

@@ -214,3 +214,39 @@ fn a_reserved_or_bid_on_listing_stays_as_the_other_party_saw_it() {
         Conflict::ItemNotEditable
     );
 }
+
+#[test]
+fn a_listing_taken_down_is_hidden_closed_to_takers_and_edits_and_taken_down_once() {
+    let listed = item(ItemMode::Free);
+    assert!(listed.is_shown() && listed.is_public());
+    let blank = take_down(&listed, " \t", now()).unwrap_err();
+    assert!(matches!(blank, DomainError::Invalid(ref f) if f[0].field == "reason"));
+
+    let down = take_down(&listed, "  a counterfeit ", now())
+        .unwrap()
+        .expect("taken down");
+    let moderation = down.moderation.clone().expect("moderation");
+    assert_eq!(moderation.action, ModerationAction::TakenDown);
+    assert_eq!(moderation.reason, "a counterfeit");
+    assert_eq!(down.status, ItemStatus::Available, "its status stays");
+    assert!(!down.is_shown() && !down.is_public());
+    assert_eq!(
+        conflict(reserve(&down, "buyer", now(), RESERVATION_TTL).unwrap_err()),
+        Conflict::ItemNotAvailable
+    );
+    let edit = ItemEdit {
+        title: Some("Oak table, real".into()),
+        ..ItemEdit::default()
+    };
+    assert_eq!(
+        conflict(edit_item(&down, "seller", &edit, 0).unwrap_err()),
+        Conflict::ItemNotEditable
+    );
+    assert_eq!(take_down(&down, "again", now()), Ok(None));
+
+    // A reserved listing is hidden too; the reservation under way stays.
+    let (reserved_item, _) = reserve(&listed, "buyer", now(), RESERVATION_TTL).unwrap();
+    let hidden = take_down(&reserved_item, "spam", now()).unwrap().unwrap();
+    assert_eq!(hidden.reservation_id, reserved_item.reservation_id);
+    assert!(!hidden.is_public() && reserved_item.is_public());
+}

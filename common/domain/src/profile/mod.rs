@@ -19,16 +19,37 @@ string_enum!(
 );
 
 string_enum!(
-    /// Whether a user may act. `active`; `deleted` by themselves (`DELETE /users/me`): their tokens are refused
-    /// and the record stays as a tombstone without their personal data, so the ratings they gave stay,
-    /// attributed to a deleted user.
+    /// Whether a user may act. `active`; `suspended` by a moderator (`POST /admin/users/{id}/suspend`): every
+    /// request of theirs is refused (403 `suspended`) until a moderator reinstates them; `deleted` by
+    /// themselves (`DELETE /users/me`): their tokens are refused and the record stays as a tombstone without
+    /// their personal data, so the ratings they gave stay, attributed to a deleted user.
     #[derive(Default)]
     Account {
         #[default]
         Active => "active",
+        Suspended => "suspended",
         Deleted => "deleted",
     }
 );
+
+/// A moderator suspends a user: the account it moves to, `None` when it is suspended already (no write, no
+/// event). A deleted account is gone (404).
+pub fn suspend(account: Account) -> Result<Option<Account>, DomainError> {
+    match account {
+        Account::Active => Ok(Some(Account::Suspended)),
+        Account::Suspended => Ok(None),
+        Account::Deleted => Err(DomainError::NotFound("user")),
+    }
+}
+
+/// A moderator lifts a suspension: the account it moves to, `None` when it is active already.
+pub fn reinstate(account: Account) -> Result<Option<Account>, DomainError> {
+    match account {
+        Account::Suspended => Ok(Some(Account::Active)),
+        Account::Active => Ok(None),
+        Account::Deleted => Err(DomainError::NotFound("user")),
+    }
+}
 
 /// A user's counters, each moved once per completed deal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +252,17 @@ pub fn profile_update(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moderators_suspend_and_reinstate_an_account_once_and_never_a_deleted_one() {
+        assert_eq!(suspend(Account::Active), Ok(Some(Account::Suspended)));
+        assert_eq!(suspend(Account::Suspended), Ok(None));
+        assert_eq!(reinstate(Account::Suspended), Ok(Some(Account::Active)));
+        assert_eq!(reinstate(Account::Active), Ok(None));
+        for rule in [suspend, reinstate] {
+            assert_eq!(rule(Account::Deleted), Err(DomainError::NotFound("user")));
+        }
+    }
 
     #[test]
     fn a_profile_update_names_what_it_sets() {

@@ -76,9 +76,9 @@ pub fn terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether a listing is found by search at all: listed, as browse shows it.
+/// Whether a listing is found by search at all: shown, as browse shows it.
 pub fn indexable(item: &Item) -> bool {
-    item.status.is_listed()
+    item.is_shown()
 }
 
 /// The listing an event may have changed the search index's view of (posted, edited, withdrawn, expired,
@@ -88,6 +88,7 @@ pub fn listing_of(event: &DomainEvent) -> Option<&str> {
         DomainEvent::ItemCreated(e) => Some(&e.item_id),
         DomainEvent::ItemUpdated(e) => Some(&e.item_id),
         DomainEvent::ItemDeleted(e) => Some(&e.item_id),
+        DomainEvent::ItemTakenDown(e) => Some(&e.item_id),
         DomainEvent::ItemExpired(e) => Some(&e.item_id),
         DomainEvent::ReservationCreated(e) => Some(&e.reservation.item_id),
         DomainEvent::ReservationCancelled(e) => Some(&e.reservation.item_id),

@@ -16,12 +16,16 @@ use crate::reservation::{ReservationStatus, Role};
 use crate::store::*;
 
 impl Service {
-    /// Whether the caller may act: a deleted account's token is refused (it stays valid at the identity
-    /// provider until it expires, so the API refuses it itself).
+    /// Whether the caller may act: a suspended account is refused (403), a deleted account's token too (401:
+    /// it stays valid at the identity provider until it expires, so the API refuses it itself).
     pub async fn admit(&self, user_id: &str) -> Result<()> {
         match self.store.profile(user_id).await? {
-            Some(p) if p.account == Account::Deleted => Err(DomainError::AccountDeleted.into()),
-            _ => Ok(()),
+            Some(p) => match p.account {
+                Account::Active => Ok(()),
+                Account::Suspended => Err(DomainError::AccountSuspended.into()),
+                Account::Deleted => Err(DomainError::AccountDeleted.into()),
+            },
+            None => Ok(()),
         }
     }
 

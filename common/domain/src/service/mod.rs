@@ -25,6 +25,7 @@ mod accounts;
 mod activity;
 mod auctions;
 mod items;
+mod moderation;
 mod reservations;
 mod users;
 

@@ -5,6 +5,7 @@ use chrono::Utc;
 use super::*;
 use crate::auction::{NewAuction, Standing};
 use crate::item::{Category, ItemMode, ItemStatus, NewItem, PhotoStatus};
+use crate::profile::Account;
 use crate::rating::NewRating;
 use crate::reservation::{ReservationStatus, Role};
 use crate::store::memory::MemoryStore;
@@ -567,4 +568,113 @@ async fn an_account_goes_only_without_deals_under_way_and_leaves_a_tombstone() {
     let last = store.events().last().unwrap().to_json();
     assert_eq!(last["type"], "UserDeleted");
     assert_eq!(last["data"]["listingsWithdrawn"], 2);
+}
+
+#[tokio::test]
+async fn a_listing_taken_down_mid_auction_ends_it_at_once_sold_to_nobody() {
+    // GIVEN an auction ann leads
+    let (service, store) = service();
+    let seller = ctx("seller");
+    let item = service.create_item(&seller, lot()).await.unwrap();
+    let auction = service
+        .create_auction(
+            &seller,
+            &NewAuction {
+                item_id: item.id.clone(),
+                starting_price: 100,
+                min_increment: 10,
+                duration_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    service
+        .place_bid(&ctx("ann"), &auction.id, 100)
+        .await
+        .unwrap();
+    // WHEN a moderator takes the listing down
+    let moderator = ctx("moderator");
+    let down = service
+        .take_down(&moderator, &item.id, "stolen goods")
+        .await
+        .unwrap();
+    assert!(!down.is_shown());
+    let Some(DomainEvent::ItemTakenDown(event)) = store.events().last().map(|e| e.event.clone())
+    else {
+        panic!("no ItemTakenDown");
+    };
+    assert_eq!(event.auction_id.as_deref(), Some(auction.id.as_str()));
+    assert_eq!(event.moderator_id, "moderator");
+    // THEN no bid is taken, and the close (due now) has no winner: ann lost, the item is unsold
+    let late = service.place_bid(&ctx("bob"), &auction.id, 500).await;
+    assert!(
+        matches!(
+            late,
+            Err(ServiceError::Domain(DomainError::Conflict(
+                Conflict::AuctionEnded,
+                _
+            )))
+        ),
+        "{late:?}"
+    );
+    assert_eq!(
+        service
+            .close_auction(&moderator, &auction.id)
+            .await
+            .unwrap(),
+        Step::Done
+    );
+    let Some(DomainEvent::AuctionEnded(ended)) = store.events().last().map(|e| e.event.clone())
+    else {
+        panic!("no AuctionEnded");
+    };
+    assert_eq!(
+        (ended.winner_id, ended.loser_ids),
+        (None, vec!["ann".to_owned()])
+    );
+    assert_eq!(
+        service.get_item(&item.id).await.unwrap().status,
+        ItemStatus::Unsold
+    );
+    // AND taking it down again changes nothing
+    let events = store.events().len();
+    service
+        .take_down(&moderator, &item.id, "again")
+        .await
+        .unwrap();
+    assert_eq!(store.events().len(), events);
+}
+
+#[tokio::test]
+async fn a_suspended_account_is_refused_until_reinstated_and_a_race_decides_once() {
+    let (service, store) = service();
+    service.create_item(&ctx("seller"), lot()).await.unwrap();
+    let (moderator, other) = (ctx("moderator"), ctx("moderator-2"));
+    assert!(matches!(
+        service.suspend(&moderator, "ghost", "spam").await,
+        Err(ServiceError::Domain(DomainError::NotFound("user")))
+    ));
+    let (a, b) = tokio::join!(
+        service.suspend(&moderator, "seller", "spam"),
+        service.suspend(&other, "seller", "spam too"),
+    );
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        (Account::Suspended, Account::Suspended)
+    );
+    let suspensions = store
+        .events()
+        .iter()
+        .filter(|e| matches!(e.event, DomainEvent::UserSuspended(_)))
+        .count();
+    assert_eq!(suspensions, 1, "one suspension, one event");
+    assert!(matches!(
+        service.admit("seller").await,
+        Err(ServiceError::Domain(DomainError::AccountSuspended))
+    ));
+    assert_eq!(
+        service.reinstate(&moderator, "seller").await.unwrap(),
+        Account::Active
+    );
+    assert!(service.admit("seller").await.is_ok());
 }

@@ -81,6 +81,10 @@ impl MemoryStore {
                 r.rater_id.clone(),
                 r.about.clone(),
             )),
+            Write::AccountStanding { user_id, from, .. } => state
+                .profiles
+                .get(user_id)
+                .is_some_and(|p| p.account == *from),
             Write::Bid(_)
             | Write::CloseAccount { .. }
             | Write::Profile { .. }
@@ -159,6 +163,9 @@ impl MemoryStore {
                     account: crate::profile::Account::Deleted,
                     ..UserProfile::default()
                 };
+            }
+            Write::AccountStanding { user_id, to, .. } => {
+                Self::profile_mut(state, &user_id).account = to;
             }
             Write::AddStats { user_id, stats } => {
                 let p = &mut Self::profile_mut(state, &user_id).stats;

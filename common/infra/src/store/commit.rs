@@ -204,6 +204,24 @@ impl DynamoStore {
                     values,
                 )
             }
+            Write::AccountStanding { user_id, from, to } => {
+                // A profile without `account` is active (accounts older than the attribute).
+                let condition = if *from == Account::Active {
+                    "attribute_exists(PK) AND (attribute_not_exists(account) OR account = :from)"
+                } else {
+                    "attribute_exists(PK) AND account = :from"
+                };
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(profile_key(user_id)))
+                    .update_expression("SET account = :to")
+                    .condition_expression(condition)
+                    .expression_attribute_values(":from", s(from.as_str()))
+                    .expression_attribute_values(":to", s(to.as_str()));
+                Ok(TransactWriteItem::builder()
+                    .update(build(update.build())?)
+                    .build())
+            }
             Write::AddStats { user_id, stats } => {
                 let mut values = profile_values(user_id);
                 let mut adds = vec![];

@@ -29,15 +29,15 @@ pub(super) fn versioned<T: DeserializeOwned>(attrs: Attrs) -> Result<Versioned<T
     })
 }
 
-/// The stored form of an item: its fields, keys, version and index keys (GSI1/GSI2 only while listed, so
-/// browsing reads listed items only).
+/// The stored form of an item: its fields, keys, version and index keys (GSI1/GSI2 only while shown, so
+/// browsing reads shown items only: [`Item::is_shown`]).
 pub(super) fn item_record(item: &Item, version: u64) -> Result<Attrs, StoreError> {
     let mut attrs = to_attrs(item)?;
     attrs.extend(item_key(&item.id));
     attrs.insert("entity".into(), s("ITEM"));
     attrs.insert("version".into(), n(version));
     let at = time_key(item.created_at, &item.id);
-    if item.status.is_listed() {
+    if item.is_shown() {
         let cell: String = item
             .location
             .geohash

@@ -138,6 +138,36 @@ impl Api {
         (sub, id_token)
     }
 
+    /// (sub, ID token) of a user in the workspace's moderators group: a user of [`Api::user`], added to the
+    /// group, signed in again (a token names the groups its user was in when it was issued).
+    pub(crate) async fn moderator(&self, name: &str) -> (String, String) {
+        let (sub, _) = self.user(name).await;
+        let email = format!("{name}@example.com");
+        aws_sdk_cognitoidentityprovider::Client::new(&self.emulator.aws)
+            .admin_add_user_to_group()
+            .user_pool_id(&self.pool)
+            .username(&email)
+            .group_name(self.outputs["moderators_group"].as_str().expect("group"))
+            .send()
+            .await
+            .expect("added to the moderators group");
+        let (id_token, _) = runner::token::token(
+            &self.emulator.aws,
+            &self.pool,
+            &self.client_id,
+            &email,
+            PASSWORD,
+            Some(&email),
+        )
+        .await
+        .expect("token");
+        self.tokens
+            .lock()
+            .await
+            .insert(name.to_owned(), (sub.clone(), id_token.clone()));
+        (sub, id_token)
+    }
+
     pub(crate) async fn call(
         &self,
         method: Method,

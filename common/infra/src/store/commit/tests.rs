@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule};
 use chrono::{TimeZone, Utc};
 use domain::event::{CorrelationId, Envelope, ItemDeleted};
-use domain::item::{Category, Item, ItemMode, ItemStatus, Location};
+use domain::item::{Category, Item};
 use domain::store::{Change, Expect, Store, StoreError, Write};
 
 use super::super::DynamoStore;
@@ -40,25 +40,12 @@ fn item() -> Item {
         .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
         .single()
         .expect("time");
-    Item {
-        id: "00000000-0000-0000-0000-000000000001".into(),
-        seller_id: "seller".into(),
-        title: "Oak table".into(),
-        description: String::new(),
-        category: Category::Furniture,
-        location: Location {
-            lat: 48.8584,
-            lon: 2.2945,
-            geohash: "u09tun".into(),
-        },
-        mode: ItemMode::Free,
-        status: ItemStatus::Available,
-        photos: Default::default(),
-        created_at: at,
-        expires_at: at,
-        reservation_id: None,
-        auction_id: None,
-    }
+    domain::fixtures::listing(
+        "00000000-0000-0000-0000-000000000001",
+        "Oak table",
+        Category::Furniture,
+        at,
+    )
 }
 
 fn change(expect: Expect) -> Change {

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::{Duration, TimeZone, Utc};
-use domain::item::{Category, Item, ItemMode, ItemStatus, Location};
+use domain::item::Category;
 use domain::store::{BrowseQuery, Cursor, Store, BROWSE_READ_BUDGET};
 
 use super::super::DynamoStore;
@@ -24,25 +24,12 @@ fn book(partition: &str, n: usize) -> HashMap<String, AttributeValue> {
         .single()
         .expect("time")
         - Duration::seconds(n as i64);
-    let item = Item {
-        id: format!("00000000-0000-0000-0000-{n:012}"),
-        seller_id: "seller".into(),
-        title: format!("Book {partition} {n}"),
-        description: String::new(),
-        category: Category::Books,
-        location: Location {
-            lat: 48.8584,
-            lon: 2.2945,
-            geohash: "u09tun".into(),
-        },
-        mode: ItemMode::Free,
-        status: ItemStatus::Available,
-        photos: Default::default(),
-        created_at: at,
-        expires_at: at + Duration::days(30),
-        reservation_id: None,
-        auction_id: None,
-    };
+    let item = domain::fixtures::listing(
+        &format!("00000000-0000-0000-0000-{n:012}"),
+        &format!("Book {partition} {n}"),
+        Category::Books,
+        at,
+    );
     serde_dynamo::to_item(&item).expect("an item")
 }
 

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::{TimeZone, Utc};
-use domain::item::{Category, Item, ItemMode, ItemStatus, Location};
+use domain::item::{Category, Item};
 use domain::search::{
     entries, Manifest, SearchIndex, SearchQuery, Synced, MAX_ENTRIES_READ, TERM_WINDOW,
 };
@@ -25,28 +25,14 @@ fn item() -> Versioned<Item> {
         .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
         .single()
         .expect("time");
-    Versioned {
-        value: Item {
-            id: "00000000-0000-0000-0000-000000000001".into(),
-            seller_id: "seller".into(),
-            title: "Solid oak table".into(),
-            description: "A few scratches".into(),
-            category: Category::Furniture,
-            location: Location {
-                lat: 48.8584,
-                lon: 2.2945,
-                geohash: "u09tun".into(),
-            },
-            mode: ItemMode::Free,
-            status: ItemStatus::Available,
-            photos: Default::default(),
-            created_at: at,
-            expires_at: at,
-            reservation_id: None,
-            auction_id: None,
-        },
-        version: 3,
-    }
+    let mut value = domain::fixtures::listing(
+        "00000000-0000-0000-0000-000000000001",
+        "Solid oak table",
+        Category::Furniture,
+        at,
+    );
+    value.description = "A few scratches".into();
+    Versioned { value, version: 3 }
 }
 
 #[tokio::test]

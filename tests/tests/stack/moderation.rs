@@ -1,0 +1,204 @@
+//! Moderation through the gateway with real tokens: a member of the user pool's moderators group (its token's
+//! `cognito:groups`, as API Gateway hands a list claim on) takes a listing down and suspends a user; anyone
+//! else gets 403. The listing leaves browse and search, an auction under way closes at once with no winner,
+//! the seller and the suspended user are told why, and the suspended user's requests get 403 `suspended`
+//! until a moderator reinstates them.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::api::{correlation, run_id, somewhere, Api};
+use crate::support::emulator::eventually;
+use crate::support::notices::notices;
+
+const WITHIN: Duration = Duration::from_secs(30);
+
+fn listing(title: &str, at: (f64, f64), mode: &str) -> Value {
+    json!({
+        "title": title, "description": "Barely used", "category": "furniture",
+        "location": { "lat": at.0, "lon": at.1 }, "mode": mode
+    })
+}
+
+async fn ids(api: &Api, query: &str, c: &str) -> Vec<String> {
+    let answer = api
+        .call(Method::GET, &format!("/items?{query}"), None, None, c)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.body);
+    answer.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_moderator_takes_a_listing_down_and_suspends_its_seller_until_reinstated() {
+    let api = &Api::on_b().await;
+    let c = correlation();
+    let run = run_id();
+    let (seller, bidder, other, moderator) = (
+        format!("modsell-{run}"),
+        format!("modbid-{run}"),
+        format!("modother-{run}"),
+        format!("mod-{run}"),
+    );
+    let (seller_id, _) = api.user(&seller).await;
+    let (bidder_id, _) = api.user(&bidder).await;
+    api.user(&other).await;
+    api.moderator(&moderator).await;
+    let at = somewhere();
+    let near = format!("near={},{}&radiusKm=1", at.0, at.1);
+
+    // GIVEN a listing found by browse and search, and an auction with a bid
+    let post = |body: Value| {
+        let (seller, c) = (seller.clone(), c.clone());
+        async move {
+            let posted = api
+                .call(Method::POST, "/items", Some(&seller), Some(body), &c)
+                .await;
+            assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+            posted.body["id"].as_str().expect("id").to_owned()
+        }
+    };
+    let item = post(listing("Counterfeit designer lamp", at, "free")).await;
+    let lot = post(listing("Counterfeit designer chair", at, "auction")).await;
+    let created = api
+        .call(
+            Method::POST,
+            "/auctions",
+            Some(&seller),
+            Some(json!({"itemId": lot, "startingPrice": 100, "minIncrement": 10, "durationSeconds": 3600})),
+            &c,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let auction = created.body["id"].as_str().expect("id").to_owned();
+    let bid = api
+        .call(
+            Method::POST,
+            &format!("/auctions/{auction}/bids"),
+            Some(&bidder),
+            Some(json!({"amount": 100})),
+            &c,
+        )
+        .await;
+    assert_eq!(bid.status, StatusCode::CREATED, "{}", bid.body);
+    eventually(WITHIN, "the index finds the lamp", || async {
+        ids(api, &format!("q=counterfeit&{near}"), &c)
+            .await
+            .contains(&item)
+            .then_some(())
+    })
+    .await;
+
+    // WHEN a user outside the group tries THEN 403 moderators-only
+    let takedown = |id: &str| format!("/admin/items/{id}/takedown");
+    let refused = api
+        .call(
+            Method::POST,
+            &takedown(&item),
+            Some(&other),
+            Some(json!({"reason": "fake"})),
+            &c,
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.problem()),
+        (StatusCode::FORBIDDEN, "moderators-only"),
+        "{}",
+        refused.body
+    );
+
+    // WHEN the moderator takes both listings down
+    for id in [&item, &lot] {
+        let down = api
+            .call(
+                Method::POST,
+                &takedown(id),
+                Some(&moderator),
+                Some(json!({"reason": "counterfeit goods"})),
+                &c,
+            )
+            .await;
+        assert_eq!(down.status, StatusCode::OK, "{}", down.body);
+        assert_eq!(down.body["moderation"]["action"], "taken_down");
+    }
+
+    // THEN they leave browse and search, their pages are gone, the seller is told why on both channels
+    assert!(ids(api, &near, &c).await.is_empty(), "browse is at once");
+    eventually(WITHIN, "search no longer finds them", || async {
+        ids(api, &format!("q=counterfeit&{near}"), &c)
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let page = api
+        .call(Method::GET, &format!("/items/{item}"), None, None, &c)
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    let inbox = notices(api).await;
+    let told = inbox
+        .wait(api, &c, "ItemTakenDown", &[seller_id.as_str()])
+        .await;
+    assert!(
+        told.iter().all(|n| n.text.contains("counterfeit goods")),
+        "{told:?}"
+    );
+    // AND the auction closed at once with no winner: the bidder lost
+    let lost = inbox
+        .wait(api, &c, "AuctionEnded", &[bidder_id.as_str()])
+        .await;
+    assert!(lost.iter().any(|n| n.recipient == bidder_id), "{lost:?}");
+    let closed = api
+        .call(Method::GET, &format!("/auctions/{auction}"), None, None, &c)
+        .await;
+    assert_eq!(closed.body["status"], "closed", "{}", closed.body);
+    assert!(closed.body.get("leaderId").is_none(), "{}", closed.body);
+
+    // WHEN the moderator suspends the seller THEN each request of theirs is 403 suspended, and they are told
+    let suspend = format!("/admin/users/{seller_id}/suspend");
+    let suspended = api
+        .call(
+            Method::POST,
+            &suspend,
+            Some(&moderator),
+            Some(json!({"reason": "repeated counterfeits"})),
+            &c,
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.body);
+    assert_eq!(suspended.body["account"], "suspended");
+    let me = api
+        .call(Method::GET, "/users/me", Some(&seller), None, &c)
+        .await;
+    assert_eq!(
+        (me.status, me.problem()),
+        (StatusCode::FORBIDDEN, "suspended"),
+        "{}",
+        me.body
+    );
+    inbox
+        .wait(api, &c, "UserSuspended", &[seller_id.as_str()])
+        .await;
+
+    // WHEN reinstated THEN they are back
+    let back = api
+        .call(
+            Method::POST,
+            &format!("/admin/users/{seller_id}/reinstate"),
+            Some(&moderator),
+            None,
+            &c,
+        )
+        .await;
+    assert_eq!(back.body["account"], "active", "{}", back.body);
+    let me = api
+        .call(Method::GET, "/users/me", Some(&seller), None, &c)
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+}
