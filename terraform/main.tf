@@ -24,6 +24,7 @@ locals {
     ItemDeleted          = { source = "ecobid.items", targets = ["index"] }
     ItemExpired          = { source = "ecobid.items", targets = ["notifications", "index"] }
     ItemTakenDown        = { source = "ecobid.items", targets = ["notifications", "index", "auction-closes"] }
+    ItemFlagged          = { source = "ecobid.items", targets = ["notifications"] }
     ReservationCreated   = { source = "ecobid.reservations", targets = ["notifications", "expiries", "index"] }
     ReservationConfirmed = { source = "ecobid.reservations", targets = ["notifications", "expiries"] }
     PickupReminder       = { source = "ecobid.reservations", targets = ["notifications"] }
@@ -150,11 +151,14 @@ locals {
       environment = local.scheduler_env
     }
     index = {
-      description = "Keeps the search index up to date with the listings (index queue)."
+      description = "Screens listings' text and keeps the search index up to date with them (index queue)."
       statements = [
-        # Reads the listing again (consistently) and records ErrorOccurred events in the outbox.
-        { sid = "ReadListings", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [module.storage.table_arn] },
-        { sid = "SearchIndex", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:TransactWriteItems"], resources = [module.storage.search_table_arn] },
+        # Reads the listing again (consistently), writes a flag with ItemFlagged and records ErrorOccurred
+        # events in the outbox (IAM checks the Puts of a transaction as PutItem).
+        { sid = "Listings", actions = ["dynamodb:GetItem", "dynamodb:PutItem"], resources = [module.storage.table_arn] },
+        { sid = "SearchIndex", actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], resources = [module.storage.search_table_arn] },
+        # DetectToxicContent supports no resource-level permissions.
+        { sid = "ScreenText", actions = ["comprehend:DetectToxicContent"], resources = ["*"] },
       ]
       environment = {
         SEARCH_TABLE_NAME = module.storage.search_table_name

@@ -131,6 +131,9 @@ pub struct ItemView {
     /// Why the listing is hidden from browse and search, when moderation hid it (its seller sees this).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Moderation>,
+    /// The category the first `ready` photo suggests (from its labels); the seller may accept it with an edit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_category: Option<Category>,
 }
 
 impl ItemView {
@@ -168,6 +171,7 @@ impl ItemView {
             reservation_id: item.reservation_id,
             auction_id: item.auction_id,
             moderation: item.moderation,
+            suggested_category: item.suggested_category,
         }
     }
 }

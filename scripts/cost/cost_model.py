@@ -90,6 +90,9 @@ PRICE = {
     "s3_get": 0.0004 / 1e3,
     "s3_gb_month": 0.023,
     "rekognition_image": 0.001,  # DetectLabels and DetectModerationLabels, each
+    # DetectToxicContent at Comprehend's NLP rate: $0.0001 per 100-character unit, 3 units at least per
+    # request; a listing's title and description are mostly under 300 characters.
+    "comprehend_request": 3 * 0.0001,
     "cloudwatch_metric_month": 0.30,
     "cloudwatch_alarm_metric_month": 0.10,
     "cloudwatch_dashboard_month": 3.00,
@@ -100,9 +103,9 @@ PRICE = {
 # Fixed, whatever the traffic.
 SQS_POLLING_QUEUES = 5  # images, notifications, expiries, auction-closes, index
 SQS_POLLS_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * DAYS_PER_MONTH  # Lambda's 5 long-polling pollers, 20 s each
-# DLQ depth ×6; error rate ×5 (3 metrics); API 5xx (2); table throttles (2); AWS/Lambda Errors and Throttles
-# ×6 functions; the stream's IteratorAge; API Gateway's 5xx rate (2).
-ALARM_METRICS = 6 * 1 + 5 * 3 + 2 + 2 + 6 * 2 + 1 + 2
+# DLQ depth ×7; error rate ×6 (3 metrics); API 5xx (2); table throttles (2); AWS/Lambda Errors and Throttles
+# ×7 functions; the stream's IteratorAge; API Gateway's 5xx rate (2).
+ALARM_METRICS = 7 * 1 + 6 * 3 + 2 + 2 + 7 * 2 + 1 + 2
 
 # DynamoDB request units per call, for items of a few KB (reads eventually consistent).
 DYNAMODB_UNITS = {
@@ -333,6 +336,8 @@ def monthly_cost(run: Run, chains: dict, users: int) -> tuple[dict, dict]:
                 cost["S3"] += c * (PRICE["s3_get"] if op.startswith(("Get", "Head")) else PRICE["s3_put"])
             elif service == "Rekognition":
                 cost["Rekognition"] += c * PRICE["rekognition_image"]
+            elif service == "Comprehend":
+                cost["Comprehend"] += c * PRICE["comprehend_request"]
             elif service == "Scheduler":
                 if op == "CreateSchedule":
                     cost["EventBridge Scheduler"] += c * PRICE["scheduler_invocation"]

@@ -1,4 +1,4 @@
-"""Compatibility patches for moto (SQS, Lambda, DynamoDB, EventBridge, Rekognition), applied in-process before
+"""Compatibility patches for moto (SQS, Lambda, DynamoDB, EventBridge, Rekognition, Comprehend), applied in-process before
 moto server starts.
 
 Each patch fixes one measured gap between moto 5.2.5 and AWS that stops `terraform apply` of this project
@@ -87,6 +87,13 @@ from converging (1-4) or the event flow from working as in AWS (5-10); see scrip
    DynamoDB reads only the partition. Patched: a table query reads its partition's items only, and a GSI
    query skips the first sort (its matches are sorted by the index's keys and the table's, a total order);
    the same results in the same order.
+22. Comprehend has no DetectToxicContent (moto answers "not yet implemented"), so the index worker could not
+   screen a listing's text. Patched: the call exists and answers like Comprehend, refusing what it refuses
+   (a language but `en`: UnsupportedLanguageException; no segment or more than 10: InvalidRequestException;
+   a segment over 1 KB or 10 KB in all, read as 1,000 bytes, the stricter reading:
+   TextSizeLimitExceededException). The emulator has no model: a segment holding the marker `ecobid-toxic`
+   (any case) scores toxicity 0.97 with the label INSULT 0.95 (how a test makes a listing be flagged), any
+   other 0.01.
 """
 
 from __future__ import annotations
@@ -99,6 +106,7 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 from moto.cloudfront import models as cloudfront_models
+from moto.comprehend import responses as comprehend_responses
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import exceptions as dynamodb_exceptions
 from moto.dynamodb.models import table as table_models
@@ -501,6 +509,43 @@ def _detect_labels(self: Any) -> Any:
     return _original_detect_labels(self)
 
 
+# Comprehend's DetectToxicContent limits (API reference: up to 10 segments, each at most 1 KB, 10 KB in all,
+# English only). 1 KB is read as 1,000 bytes, the stricter reading.
+_MAX_SEGMENTS, _MAX_SEGMENT_BYTES, _MAX_TEXT_BYTES = 10, 1_000, 10_000
+# The emulator's stand-in for toxic text.
+_TOXIC_MARKER = "ecobid-toxic"
+
+
+def _comprehend_refused(code: str, message: str) -> tuple[str, dict[str, Any]]:
+    headers = {"status": 400, "x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.1"}
+    return json.dumps({"__type": code, "Message": message}), headers
+
+
+def _detect_toxic_content(self: Any) -> Any:
+    # Patch 22: DetectToxicContent, refusing what Comprehend refuses; the marker reads as toxic.
+    request = json.loads(self.body or "{}")
+    if request.get("LanguageCode") != "en":
+        return _comprehend_refused("UnsupportedLanguageException", "DetectToxicContent supports English (en) only.")
+    segments = request.get("TextSegments") or []
+    if not 1 <= len(segments) <= _MAX_SEGMENTS:
+        return _comprehend_refused("InvalidRequestException", f"TextSegments must hold 1 to {_MAX_SEGMENTS} segments, not {len(segments)}.")
+    sizes = [len(str(segment.get("Text", "")).encode()) for segment in segments]
+    if max(sizes) > _MAX_SEGMENT_BYTES or sum(sizes) > _MAX_TEXT_BYTES:
+        return _comprehend_refused("TextSizeLimitExceededException", "Input text size exceeds limit. Max length of each segment is 1KB and 10KB in all.")
+
+    def scored(text: str) -> dict[str, Any]:
+        toxic = _TOXIC_MARKER in text.lower()
+        return {
+            "Labels": [
+                {"Name": "INSULT", "Score": 0.95 if toxic else 0.005},
+                {"Name": "PROFANITY", "Score": 0.2 if toxic else 0.003},
+            ],
+            "Toxicity": 0.97 if toxic else 0.01,
+        }
+
+    return json.dumps({"ResultList": [scored(str(segment.get("Text", ""))) for segment in segments]})
+
+
 _Replay = events_models.Replay
 
 
@@ -616,6 +661,7 @@ def apply() -> None:
         setattr(_DynamoDBBackend, name, _serialized(getattr(_DynamoDBBackend, name)))
     rekognition_responses.RekognitionResponse.detect_moderation_labels = _detect_moderation_labels
     rekognition_responses.RekognitionResponse.detect_labels = _detect_labels
+    comprehend_responses.ComprehendResponse.detect_toxic_content = _detect_toxic_content
     _Replay.replay_events = _replay_events
     _SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period
     _Origin.__init__ = _origin_init

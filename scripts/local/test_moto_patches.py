@@ -499,6 +499,30 @@ def test_rekognition_refuses_what_aws_refuses_with_its_codes(client):
     assert rekognition.detect_labels(Image={"Bytes": _image((10, 200, 10))})["Labels"]
 
 
+def test_comprehend_scores_toxicity_per_segment_and_refuses_what_aws_refuses(client):
+    from botocore.exceptions import ClientError
+
+    comprehend = client("comprehend")
+    out = comprehend.detect_toxic_content(
+        TextSegments=[{"Text": "Solid oak table"}, {"Text": "You ECOBID-TOXIC fool"}], LanguageCode="en"
+    )["ResultList"]
+    assert [r["Toxicity"] >= 0.5 for r in out] == [False, True]
+    assert max(out[1]["Labels"], key=lambda label: label["Score"])["Name"] == "INSULT"
+
+    def code(**request) -> str:
+        with pytest.raises(ClientError) as raised:
+            comprehend.detect_toxic_content(**request)
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        return raised.value.response["Error"]["Code"]
+
+    one = [{"Text": "a table"}]
+    assert code(TextSegments=one, LanguageCode="fr") == "UnsupportedLanguageException"
+    assert code(TextSegments=one * 11, LanguageCode="en") == "InvalidRequestException"
+    assert code(TextSegments=[{"Text": "é" * 501}], LanguageCode="en") == "TextSizeLimitExceededException"
+    # At the limits, it answers.
+    assert len(comprehend.detect_toxic_content(TextSegments=[{"Text": "x" * 1000}] * 10, LanguageCode="en")["ResultList"]) == 10
+
+
 def test_a_replay_sends_only_its_window_to_only_its_rules_through_their_input_path(client):
     import time
 

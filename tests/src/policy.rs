@@ -15,6 +15,7 @@ pub const RESOURCE_STAR_ONLY: &[&str] = &[
     "xray:PutTelemetryRecords",
     "rekognition:DetectLabels",
     "rekognition:DetectModerationLabels",
+    "comprehend:DetectToxicContent",
 ];
 
 /// Every rule at once: the policy of a workspace whose resources are named `ecobid-<workspace>-…`.

@@ -26,5 +26,6 @@ pub fn listing(id: &str, title: &str, category: Category, created_at: DateTime<U
         reservation_id: None,
         auction_id: None,
         moderation: None,
+        suggested_category: None,
     }
 }

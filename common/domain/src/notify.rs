@@ -65,6 +65,7 @@ pub fn audience(event: &DomainEvent) -> Option<Audience> {
         E::ItemExpired(e) => users(vec![&e.seller_id]),
         E::PickupReminder(e) => users(vec![&e.reservation.buyer_id, &e.reservation.seller_id]),
         E::ItemTakenDown(e) => users(vec![&e.seller_id]),
+        E::ItemFlagged(e) => users(vec![&e.seller_id]),
         E::UserSuspended(e) => users(vec![&e.user_id]),
         E::UserReinstated(e) => users(vec![&e.user_id]),
         _ => None,
@@ -164,6 +165,10 @@ pub fn notice(event: &DomainEvent, recipient: &str) -> Notice {
         E::UserRated(e) => ("rated", json!({ "stars": e.stars })),
         E::ItemTakenDown(e) => (
             "listing_taken_down",
+            json!({ "itemId": e.item_id, "reason": e.reason }),
+        ),
+        E::ItemFlagged(e) => (
+            "listing_flagged",
             json!({ "itemId": e.item_id, "reason": e.reason }),
         ),
         E::UserSuspended(e) => ("account_suspended", json!({ "reason": e.reason })),

@@ -361,8 +361,8 @@ fn dev_plan_shows_every_resource() {
         ("aws_lambda_permission", 1),
         // event_bus: one rule per routed event type
         ("aws_cloudwatch_event_bus", 1),
-        ("aws_cloudwatch_event_rule", 19),
-        ("aws_cloudwatch_event_target", 30),
+        ("aws_cloudwatch_event_rule", 20),
+        ("aws_cloudwatch_event_target", 31),
         ("aws_cloudwatch_event_archive", 1),
         // storage: the single table and the search index
         ("aws_dynamodb_table", 2),

@@ -2,7 +2,8 @@
 //! `cognito:groups`, as API Gateway hands a list claim on) takes a listing down and suspends a user; anyone
 //! else gets 403. The listing leaves browse and search, an auction under way closes at once with no winner,
 //! the seller and the suspended user are told why, and the suspended user's requests get 403 `suspended`
-//! until a moderator reinstates them.
+//! until a moderator reinstates them. And the text screening: a listing whose title the model reads as toxic
+//! is hidden from browse and search and its seller told, until an edit reads clean.
 
 use std::time::Duration;
 
@@ -201,4 +202,80 @@ async fn a_moderator_takes_a_listing_down_and_suspends_its_seller_until_reinstat
         .call(Method::GET, "/users/me", Some(&seller), None, &c)
         .await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+}
+
+#[tokio::test]
+async fn a_toxic_title_is_hidden_and_its_seller_told_until_an_edit_reads_clean() {
+    let api = &Api::on_b().await;
+    let c = correlation();
+    let run = run_id();
+    let seller = format!("toxsell-{run}");
+    let (seller_id, _) = api.user(&seller).await;
+    let at = somewhere();
+    let near = format!("near={},{}&radiusKm=1", at.0, at.1);
+    // GIVEN a clean listing and one whose title the emulator's model reads as toxic (its marker)
+    let mut posted = vec![];
+    for title in ["Walnut bookshelf", "Walnut ecobid-toxic shelf"] {
+        let answer = api
+            .call(
+                Method::POST,
+                "/items",
+                Some(&seller),
+                Some(listing(title, at, "free")),
+                &c,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        posted.push(answer.body["id"].as_str().expect("id").to_owned());
+    }
+    let (clean, toxic) = (&posted[0], &posted[1]);
+
+    // THEN the clean one is listed and found; the toxic one leaves browse, is never found, its seller is told
+    eventually(WITHIN, "search finds the clean listing", || async {
+        ids(api, &format!("q=walnut&{near}"), &c)
+            .await
+            .contains(clean)
+            .then_some(())
+    })
+    .await;
+    eventually(WITHIN, "the toxic listing leaves browse", || async {
+        (ids(api, &near, &c).await == vec![clean.clone()]).then_some(())
+    })
+    .await;
+    assert_eq!(
+        ids(api, &format!("q=walnut&{near}"), &c).await,
+        vec![clean.clone()]
+    );
+    let told = notices(api)
+        .await
+        .wait(api, &c, "ItemFlagged", &[seller_id.as_str()])
+        .await;
+    assert!(told.iter().all(|n| n.text.contains("insult")), "{told:?}");
+    let page = api
+        .call(Method::GET, &format!("/items/{toxic}"), None, None, &c)
+        .await;
+    assert_eq!(
+        page.body["moderation"]["action"], "flagged",
+        "{}",
+        page.body
+    );
+
+    // WHEN the seller edits the title THEN the edit is screened: clean, it is listed and found again
+    let etag = page.etag.clone().expect("an ETag");
+    let edited = api
+        .call_with(
+            Method::PATCH,
+            &format!("/items/{toxic}"),
+            Some(&seller),
+            Some(json!({"title": "Walnut shelf"})),
+            &[("if-match", &etag)],
+            &c,
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
+    eventually(WITHIN, "search finds the edited listing", || async {
+        let found = ids(api, &format!("q=shelf&{near}"), &c).await;
+        (found.contains(toxic) && ids(api, &near, &c).await.contains(toxic)).then_some(())
+    })
+    .await;
 }

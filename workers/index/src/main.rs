@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use index::aws::Comprehend;
 use index::{handle, Deps};
 use infra::config::{required, WorkerConfig};
 use infra::store::DynamoIndex;
@@ -18,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             aws_sdk_dynamodb::Client::new(&aws),
             search_table,
         )),
+        screen: Arc::new(Comprehend::new(aws_sdk_comprehend::Client::new(&aws))),
     };
     let runtime = infra::lambda::sqs_runtime(&aws, &config);
     Box::pin(infra::lambda::run_sqs(runtime, move |m| {

@@ -1,9 +1,12 @@
-//! The handler through the worker runtime, with the store and the index in memory: a listing is found once
-//! posted, not once reserved, again once the reservation ends; events out of order or repeated change
-//! nothing; an event about no listing is acknowledged.
+//! The handler through the worker runtime, with the store and the index in memory and a toxicity model that
+//! reads "toxic" as toxic: a listing is found once posted, not once reserved, again once the reservation
+//! ends; events out of order or repeated change nothing; a toxic listing is flagged (hidden, its seller told)
+//! and a clean edit lifts it; an event about no listing is acknowledged.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::Utc;
 use domain::event::{CorrelationId, DomainEvent, Envelope};
 use domain::geo::Point;
@@ -15,7 +18,33 @@ use domain::store::memory::MemoryStore;
 use infra::fakes::{failed_ids, policy, sqs_event, FakeQueue};
 use infra::runtime::Runtime;
 
-use index::{handle, Deps};
+use domain::item::screening::Toxicity;
+use domain::item::{ItemEdit, ModerationAction};
+use index::{handle, Deps, TextScreen};
+use infra::error::ProcessError;
+
+/// Reads a segment holding "toxic" as an insult; counts its calls.
+#[derive(Default)]
+struct Model {
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl TextScreen for Model {
+    async fn toxicity(&self, segments: &[String]) -> Result<Vec<Toxicity>, ProcessError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(segments
+            .iter()
+            .map(|s| {
+                let toxic = s.to_lowercase().contains("toxic");
+                Toxicity {
+                    score: if toxic { 0.96 } else { 0.02 },
+                    labels: vec![("INSULT".into(), if toxic { 0.93 } else { 0.01 })],
+                }
+            })
+            .collect())
+    }
+}
 
 fn ctx(caller: &str) -> Ctx {
     Ctx {
@@ -28,6 +57,7 @@ fn ctx(caller: &str) -> Ctx {
 struct World {
     store: Arc<MemoryStore>,
     index: Arc<MemoryIndex>,
+    model: Arc<Model>,
     deps: Deps,
     runtime: Runtime<FakeQueue>,
 }
@@ -35,13 +65,16 @@ struct World {
 fn world() -> World {
     let store = Arc::new(MemoryStore::new());
     let index = Arc::new(MemoryIndex::new());
+    let model = Arc::new(Model::default());
     let deps = Deps {
         service: Service::new(store.clone(), Settings::default()),
         index: index.clone(),
+        screen: model.clone(),
     };
     World {
         store,
         index,
+        model,
         deps,
         runtime: Runtime::new(FakeQueue::default(), policy()),
     }
@@ -164,4 +197,100 @@ async fn an_event_about_no_listing_is_acknowledged() {
     );
     assert!(w.deliver(&[&rated]).await.is_empty());
     assert!(w.runtime.queue().dead_letters().is_empty());
+}
+
+#[tokio::test]
+async fn a_toxic_listing_is_flagged_and_hidden_until_a_clean_edit() {
+    let w = world();
+    let seller = ctx("seller");
+    let post = |title: &str| NewItem {
+        title: title.into(),
+        description: "Seats six".into(),
+        category: Category::Furniture,
+        location: Point {
+            lat: 48.85,
+            lon: 2.35,
+        },
+        mode: ItemMode::Free,
+    };
+    let clean = w
+        .deps
+        .service
+        .create_item(&seller, post("Oak table"))
+        .await
+        .unwrap();
+    let toxic = w
+        .deps
+        .service
+        .create_item(&seller, post("Toxic oak chair"))
+        .await
+        .unwrap();
+    let created: Vec<Envelope> = w
+        .store
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e.event, DomainEvent::ItemCreated(_)))
+        .collect();
+    // Delivered twice (at-least-once): one flag, one notice's event.
+    assert!(w
+        .deliver(&[&created[0], &created[1], &created[1]])
+        .await
+        .is_empty());
+    assert_eq!(
+        w.found("oak").await,
+        vec![clean.id.clone()],
+        "only the clean one"
+    );
+    let flagged = w.deps.service.get_item(&toxic.id).await.unwrap();
+    let moderation = flagged.moderation.clone().expect("flagged");
+    assert_eq!(moderation.action, ModerationAction::Flagged);
+    assert!(
+        moderation.reason.contains("insult"),
+        "{}",
+        moderation.reason
+    );
+    let flags: Vec<_> = w
+        .store
+        .events()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::ItemFlagged(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(
+        (flags[0].item_id.as_str(), flags[0].seller_id.as_str()),
+        (toxic.id.as_str(), "seller")
+    );
+
+    // WHEN the seller edits the words THEN the edit is screened: clean, the listing is back
+    let version = w
+        .deps
+        .service
+        .get_item_versioned(&toxic.id)
+        .await
+        .unwrap()
+        .version;
+    w.deps
+        .service
+        .edit_item(
+            &seller,
+            &toxic.id,
+            version,
+            &ItemEdit {
+                title: Some("Oak chair".into()),
+                ..ItemEdit::default()
+            },
+        )
+        .await
+        .expect("edited");
+    let updated = w.event(|e| matches!(e, DomainEvent::ItemUpdated(_)));
+    let calls = w.model.calls.load(Ordering::SeqCst);
+    assert!(w.deliver(&[&updated]).await.is_empty());
+    assert_eq!(w.model.calls.load(Ordering::SeqCst), calls + 1);
+    assert!(w.deps.service.get_item(&toxic.id).await.unwrap().is_shown());
+    let mut found = w.found("chair").await;
+    found.sort();
+    assert_eq!(found, vec![toxic.id.clone()]);
 }

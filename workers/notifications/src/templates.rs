@@ -40,6 +40,7 @@ const SOURCES: &[(&str, &str)] = templates!(
     "photo_rejected",
     "rated",
     "listing_taken_down",
+    "listing_flagged",
     "account_suspended",
     "account_reinstated",
     "generic",
@@ -155,7 +156,7 @@ mod tests {
     fn every_kind_renders_a_subject_a_text_and_an_escaped_html() {
         let templates = Templates::new().expect("templates parse");
         let kinds: Vec<&str> = Templates::kinds().collect();
-        assert_eq!(kinds.len(), 18);
+        assert_eq!(kinds.len(), 19);
         for kind in kinds {
             let kind: &'static str = Box::leak(kind.to_owned().into_boxed_str());
             let r = templates.render(&notice(kind), "e1", "c1").expect(kind);

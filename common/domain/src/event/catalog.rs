@@ -58,6 +58,17 @@ pub struct ItemTakenDown {
     pub auction_id: Option<String>,
 }
 
+/// The text screening read a listing's title or description as toxic: hidden until an edit reads as clean,
+/// its seller told why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFlagged {
+    pub item_id: String,
+    pub seller_id: String,
+    /// What the seller is told.
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemExpired {
@@ -326,6 +337,7 @@ catalog! {
     ItemUpdated => Items,
     ItemDeleted => Items,
     ItemTakenDown => Items,
+    ItemFlagged => Items,
     ReservationCreated => Reservations,
     ReservationConfirmed => Reservations,
     PickupReminder => Reservations,

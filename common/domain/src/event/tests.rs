@@ -62,6 +62,12 @@ fn samples() -> Vec<DomainEvent> {
             auction_id: Some("a1".into()),
         }
         .into(),
+        ItemFlagged {
+            item_id: "i1".into(),
+            seller_id: "u1".into(),
+            reason: "the title reads as insult".into(),
+        }
+        .into(),
         ReservationCreated {
             reservation: reservation(),
             expires_at: at(12, 0),
@@ -280,8 +286,10 @@ fn the_catalog_is_domain_md_with_item_updated_item_deleted_and_pickup_reminder()
             // /items/{id}) a listing is a write too.
             "ItemUpdated",
             "ItemDeleted",
-            // Not in DOMAIN.md's list: moderation (a moderator's takedown, suspension, reinstatement).
+            // Not in DOMAIN.md's list: moderation (a moderator's takedown, suspension, reinstatement; the
+            // text screening's flag).
             "ItemTakenDown",
+            "ItemFlagged",
             "ReservationCreated",
             "ReservationConfirmed",
             "PickupReminder",

@@ -13,7 +13,9 @@ use crate::error::{Conflict, DomainError, Validator};
 use crate::geo::{self, Point};
 use crate::schedule::Decision;
 
+pub mod categories;
 pub mod photo;
+pub mod screening;
 
 pub use photo::{Photo, PhotoOutcome, PhotoRef, PhotoStatus};
 
@@ -64,8 +66,11 @@ impl ItemStatus {
 }
 
 string_enum!(
-    /// Why a listing is hidden: `taken_down` by a moderator (`POST /admin/items/{id}/takedown`).
+    /// Why a listing is hidden: `flagged` by the text screening (its title or description read as toxic:
+    /// the seller's next edit is screened again and lifts it when clean), `taken_down` by a moderator (`POST
+    /// /admin/items/{id}/takedown`: for good).
     ModerationAction {
+        Flagged => "flagged",
         TakenDown => "taken_down",
     }
 );
@@ -122,6 +127,10 @@ pub struct Item {
     /// Set when moderation hid the listing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Moderation>,
+    /// What the first photo to be READY shows, as a category ([`categories::suggest`] on its labels): the app
+    /// offers it, the seller accepts it with an edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_category: Option<Category>,
 }
 
 impl Item {
@@ -131,10 +140,13 @@ impl Item {
         self.status.is_listed() && self.moderation.is_none()
     }
 
-    /// Whether anyone may see the listing's page: everything but a hidden one (its seller sees it in their
-    /// own listings).
+    /// Whether anyone may see the listing's page: everything but a listing a moderator took down (its seller
+    /// sees that one, with why, in their own listings). A flagged one stays reachable by its link, so its
+    /// seller can read it (and its `ETag`) to edit it; browse and search do not show it.
     pub fn is_public(&self) -> bool {
-        self.moderation.is_none()
+        self.moderation
+            .as_ref()
+            .is_none_or(|m| m.action != ModerationAction::TakenDown)
     }
 }
 
@@ -205,6 +217,7 @@ pub fn new_item(
         reservation_id: None,
         auction_id: None,
         moderation: None,
+        suggested_category: None,
     })
 }
 
@@ -258,7 +271,11 @@ pub fn edit_item(
     }
     v.finish()?;
     own_item(item, caller)?;
-    if let Some(m) = &item.moderation {
+    if let Some(m) = item
+        .moderation
+        .as_ref()
+        .filter(|m| m.action == ModerationAction::TakenDown)
+    {
         return Err(DomainError::conflict(
             Conflict::ItemNotEditable,
             format!(
@@ -310,7 +327,11 @@ pub fn take_down(
     let mut v = Validator::default();
     let reason = crate::error::short_text(&mut v, reason, 500, "reason");
     v.finish()?;
-    if item.moderation.is_some() {
+    if item
+        .moderation
+        .as_ref()
+        .is_some_and(|m| m.action == ModerationAction::TakenDown)
+    {
         return Ok(None);
     }
     let mut next = item.clone();
@@ -324,10 +345,14 @@ pub fn take_down(
 
 /// The item is open to takers now: AVAILABLE, shown, and not past its listing's expiry.
 pub(crate) fn expect_available(item: &Item, now: DateTime<Utc>) -> Result<(), DomainError> {
-    if item.moderation.is_some() {
+    if let Some(m) = &item.moderation {
+        let why = match m.action {
+            ModerationAction::TakenDown => "taken down by a moderator",
+            ModerationAction::Flagged => "hidden while its text is flagged",
+        };
         return Err(DomainError::conflict(
             Conflict::ItemNotAvailable,
-            "the item was taken down",
+            format!("the item was {why}"),
         ));
     }
     if item.status != ItemStatus::Available || now >= item.expires_at {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-use super::{own_item, Category, Item};
+use super::{own_item, Item};
 use crate::error::{DomainError, Unprocessable};
 use crate::schedule::Decision;
 
@@ -116,7 +116,8 @@ pub enum PhotoOutcome {
 }
 
 /// Records a photo's outcome on its item. Only a PENDING photo changes; an unknown one is `Err` (nothing to
-/// record it on: the seller deleted the item, or the key was never handed out).
+/// record it on: the seller deleted the item, or the key was never handed out). The first photo to be READY
+/// also sets the item's suggested category from its labels.
 pub fn settle_photo(
     item: &Item,
     photo_id: &str,
@@ -129,6 +130,7 @@ pub fn settle_photo(
     if photo.status != PhotoStatus::Pending {
         return Ok(Decision::Settled("the photo was already processed"));
     }
+    let first_ready = !item.photos.values().any(|p| p.status == PhotoStatus::Ready);
     let mut next = item.clone();
     let photo = next
         .photos
@@ -139,6 +141,10 @@ pub fn settle_photo(
             photo.status = PhotoStatus::Ready;
             photo.thumbnails = thumbnails.clone();
             photo.labels = labels.clone();
+            // Seed flow 4: the first photo to be READY suggests the item's category.
+            if first_ready {
+                next.suggested_category = super::categories::suggest(labels);
+            }
         }
         PhotoOutcome::Rejected { reason } => {
             photo.status = PhotoStatus::Rejected;
@@ -146,39 +152,4 @@ pub fn settle_photo(
         }
     }
     Ok(Decision::Act(next))
-}
-
-/// The category a photo's labels suggest (Rekognition's label names), if any matches.
-pub fn suggest_category<'a>(labels: impl IntoIterator<Item = &'a str>) -> Option<Category> {
-    const MAP: &[(&str, Category)] = &[
-        ("furniture", Category::Furniture),
-        ("chair", Category::Furniture),
-        ("table", Category::Furniture),
-        ("couch", Category::Furniture),
-        ("shelf", Category::Furniture),
-        ("electronics", Category::Electronics),
-        ("computer", Category::Electronics),
-        ("laptop", Category::Electronics),
-        ("phone", Category::Electronics),
-        ("mobile phone", Category::Electronics),
-        ("monitor", Category::Electronics),
-        ("clothing", Category::Clothing),
-        ("apparel", Category::Clothing),
-        ("shoe", Category::Clothing),
-        ("footwear", Category::Clothing),
-        ("book", Category::Books),
-        ("publication", Category::Books),
-        ("toy", Category::Kids),
-        ("stroller", Category::Kids),
-        ("plant", Category::Garden),
-        ("potted plant", Category::Garden),
-        ("lawn mower", Category::Garden),
-        ("bicycle", Category::Sports),
-        ("ball", Category::Sports),
-        ("sport", Category::Sports),
-    ];
-    labels.into_iter().find_map(|label| {
-        let label = label.to_ascii_lowercase();
-        MAP.iter().find(|(name, _)| *name == label).map(|(_, c)| *c)
-    })
 }

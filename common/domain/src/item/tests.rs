@@ -147,13 +147,38 @@ fn a_pending_photo_settles_once() {
 }
 
 #[test]
-fn labels_suggest_a_category() {
+fn the_first_photo_to_be_ready_suggests_a_category_and_a_later_one_does_not() {
+    let mut listed = item(ItemMode::Free);
+    for id in ["p1", "p2"] {
+        listed = add_photo(
+            &listed,
+            "seller",
+            id,
+            format!("uploads/seller/i/{id}"),
+            now(),
+        )
+        .unwrap();
+    }
+    let ready = |labels: &[&str]| PhotoOutcome::Ready {
+        thumbnails: BTreeMap::new(),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+    };
+    let Ok(Decision::Act(first)) = settle_photo(&listed, "p1", &ready(&["Wood", "Chair"])) else {
+        panic!("expected to settle")
+    };
+    assert_eq!(first.suggested_category, Some(Category::Furniture));
+    let Ok(Decision::Act(second)) = settle_photo(&first, "p2", &ready(&["Bicycle"])) else {
+        panic!("expected to settle")
+    };
     assert_eq!(
-        suggest_category(["Wood", "Chair"]),
-        Some(Category::Furniture)
+        second.suggested_category,
+        Some(Category::Furniture),
+        "the first photo's"
     );
-    assert_eq!(suggest_category(["Bicycle"]), Some(Category::Sports));
-    assert_eq!(suggest_category(["Sky", "Cloud"]), None);
+    let Ok(Decision::Act(unknown)) = settle_photo(&listed, "p1", &ready(&["Sky"])) else {
+        panic!("expected to settle")
+    };
+    assert_eq!(unknown.suggested_category, None);
 }
 
 #[test]

@@ -44,6 +44,11 @@ impl Service {
     }
 
     /// An item and the version it was read at (the API's ETag, which an edit's If-Match names).
+    /// The listing as stored, if there is one (a worker's read: no 404).
+    pub async fn listing(&self, id: &str) -> Result<Option<Item>> {
+        Ok(self.store.item(id).await?.map(|v| v.value))
+    }
+
     pub async fn get_item_versioned(&self, id: &str) -> Result<Versioned<Item>> {
         self.item(id).await
     }

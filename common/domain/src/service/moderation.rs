@@ -1,12 +1,13 @@
-//! Moderation: a moderator takes a listing down, suspends a user or reinstates them. The caller is a
+//! Moderation: the text screening's verdict on a listing, and a moderator taking a listing down, suspending a
+//! user or reinstating them. The caller is a
 //! moderator (the API lets only members of the identity provider's moderators group reach these); each
 //! action is one conditional write with its event, naming who did it.
 
-use super::{Ctx, Result, Service};
+use super::{Ctx, Result, Service, Step};
 use crate::auction;
 use crate::error::DomainError;
 use crate::event as ev;
-use crate::item::{self, Item};
+use crate::item::{self, screening, Item};
 use crate::profile::{self, Account};
 use crate::store::*;
 
@@ -48,6 +49,49 @@ impl Service {
                 })
                 .await?;
             Ok(next)
+        })
+        .await
+    }
+
+    /// Settles a screening of a listing's text ([`screening::screened`]): `segments` are the texts the model
+    /// read and `reason` its verdict. Flagging writes the item with ItemFlagged (the seller is told why);
+    /// clearing writes it back into browse. A listing whose text changed since (an edit the model has not
+    /// read) or that is gone is left alone: the edit's own screening decides.
+    pub async fn settle_screening(
+        &self,
+        ctx: &Ctx,
+        item_id: &str,
+        segments: &[String],
+        reason: Option<String>,
+    ) -> Result<Step> {
+        self.optimistic(|| async {
+            let Some(stored) = self.store.item(item_id).await? else {
+                return Ok(Step::Settled("the item is gone"));
+            };
+            if screening::segments(&stored.value) != segments {
+                return Ok(Step::Settled("its text changed since it was read"));
+            }
+            let Some(next) = screening::screened(&stored.value, reason.clone(), ctx.now) else {
+                return Ok(Step::Settled("the verdict changes nothing"));
+            };
+            let events = match (&next.moderation, &reason) {
+                (Some(m), Some(_)) => vec![self.envelope(
+                    ctx,
+                    ev::ItemFlagged {
+                        item_id: next.id.clone(),
+                        seller_id: next.seller_id.clone(),
+                        reason: m.reason.clone(),
+                    },
+                )],
+                _ => vec![],
+            };
+            self.store
+                .commit(Change {
+                    writes: vec![Write::Item(next, Expect::Version(stored.version))],
+                    events,
+                })
+                .await?;
+            Ok(Step::Done)
         })
         .await
     }
