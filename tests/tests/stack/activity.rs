@@ -1,11 +1,15 @@
 //! The screens of a user's own activity and of other users, through the gateway with real tokens: each list
 //! holds exactly the caller's records (another user's token never sees them), bids show the standing the
-//! auction's close gave, and a public profile shows the rating figures and nothing private.
+//! auction's close gave, a public profile shows the rating figures and nothing private, and a deleted
+//! account leaves nothing behind (its listings gone from browse and search too).
+
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::api::{auction_of, correlation, run_id, Api};
+use crate::support::api::{auction_of, correlation, item_at, run_id, somewhere, Api};
+use crate::support::emulator::eventually;
 
 fn ids(page: &Value, at: &str) -> Vec<String> {
     page["items"]
@@ -275,7 +279,19 @@ async fn a_deleted_account_is_refused_while_in_use_then_leaves_nothing_behind() 
     let run = run_id();
     let (user, buyer) = (format!("del-{run}"), format!("del-b-{run}"));
     let sub = api.user(&user).await.0;
-    let item = api.free_item(&user, &c).await;
+    // A listing of a place and a word of this run's own, so browse and search can be asked about it alone.
+    let (at, word) = (somewhere(), format!("gone{run}"));
+    let near = format!("near={},{}&radiusKm=1", at.0, at.1);
+    let mut listing = item_at(at);
+    listing["title"] = json!(format!("Oak table {word}"));
+    let item = api.post(&user, listing, &c).await;
+    let searched = format!("q={word}&{near}");
+    eventually(
+        Duration::from_secs(30),
+        "search finds the listing",
+        || async { (api.listing_ids(&searched, &c).await == vec![item.clone()]).then_some(()) },
+    )
+    .await;
     let device = api
         .call(
             Method::POST,
@@ -351,6 +367,21 @@ async fn a_deleted_account_is_refused_while_in_use_then_leaves_nothing_behind() 
         .call(Method::GET, &format!("/items/{item}"), None, None, &c)
         .await;
     assert_eq!(listing.status, StatusCode::NOT_FOUND);
+    assert!(
+        api.listing_ids(&near, &c).await.is_empty(),
+        "browse still shows it"
+    );
+    eventually(
+        Duration::from_secs(30),
+        "search no longer finds the listing",
+        || async {
+            api.listing_ids(&searched, &c)
+                .await
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
     let profile = api
         .call(Method::GET, &format!("/users/{sub}"), None, None, &c)
         .await;

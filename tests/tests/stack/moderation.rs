@@ -23,19 +23,6 @@ fn listing(title: &str, at: (f64, f64), mode: &str) -> Value {
     })
 }
 
-async fn ids(api: &Api, query: &str, c: &str) -> Vec<String> {
-    let answer = api
-        .call(Method::GET, &format!("/items?{query}"), None, None, c)
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.body);
-    answer.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["id"].as_str().expect("id").to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_moderator_takes_a_listing_down_and_suspends_its_seller_until_reinstated() {
     let api = &Api::on_b().await;
@@ -55,41 +42,24 @@ async fn a_moderator_takes_a_listing_down_and_suspends_its_seller_until_reinstat
     let near = format!("near={},{}&radiusKm=1", at.0, at.1);
 
     // GIVEN a listing found by browse and search, and an auction with a bid
-    let post = |body: Value| {
-        let (seller, c) = (seller.clone(), c.clone());
-        async move {
-            let posted = api
-                .call(Method::POST, "/items", Some(&seller), Some(body), &c)
-                .await;
-            assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
-            posted.body["id"].as_str().expect("id").to_owned()
-        }
-    };
-    let item = post(listing("Counterfeit designer lamp", at, "free")).await;
-    let lot = post(listing("Counterfeit designer chair", at, "auction")).await;
-    let created = api
-        .call(
-            Method::POST,
-            "/auctions",
-            Some(&seller),
-            Some(json!({"itemId": lot, "startingPrice": 100, "minIncrement": 10, "durationSeconds": 3600})),
+    let item = api
+        .post(
+            &seller,
+            listing("Counterfeit designer lamp", at, "free"),
             &c,
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let auction = created.body["id"].as_str().expect("id").to_owned();
-    let bid = api
-        .call(
-            Method::POST,
-            &format!("/auctions/{auction}/bids"),
-            Some(&bidder),
-            Some(json!({"amount": 100})),
+    let lot = api
+        .post(
+            &seller,
+            listing("Counterfeit designer chair", at, "auction"),
             &c,
         )
         .await;
-    assert_eq!(bid.status, StatusCode::CREATED, "{}", bid.body);
+    let auction = api.auction(&seller, &lot, 3600, &c).await;
+    api.bid(&bidder, &auction, 100, &c).await;
     eventually(WITHIN, "the index finds the lamp", || async {
-        ids(api, &format!("q=counterfeit&{near}"), &c)
+        api.listing_ids(&format!("q=counterfeit&{near}"), &c)
             .await
             .contains(&item)
             .then_some(())
@@ -130,9 +100,12 @@ async fn a_moderator_takes_a_listing_down_and_suspends_its_seller_until_reinstat
     }
 
     // THEN they leave browse and search, their pages are gone, the seller is told why on both channels
-    assert!(ids(api, &near, &c).await.is_empty(), "browse is at once");
+    assert!(
+        api.listing_ids(&near, &c).await.is_empty(),
+        "browse is at once"
+    );
     eventually(WITHIN, "search no longer finds them", || async {
-        ids(api, &format!("q=counterfeit&{near}"), &c)
+        api.listing_ids(&format!("q=counterfeit&{near}"), &c)
             .await
             .is_empty()
             .then_some(())
@@ -216,34 +189,24 @@ async fn a_toxic_title_is_hidden_and_its_seller_told_until_an_edit_reads_clean()
     // GIVEN a clean listing and one whose title the emulator's model reads as toxic (its marker)
     let mut posted = vec![];
     for title in ["Walnut bookshelf", "Walnut ecobid-toxic shelf"] {
-        let answer = api
-            .call(
-                Method::POST,
-                "/items",
-                Some(&seller),
-                Some(listing(title, at, "free")),
-                &c,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-        posted.push(answer.body["id"].as_str().expect("id").to_owned());
+        posted.push(api.post(&seller, listing(title, at, "free"), &c).await);
     }
     let (clean, toxic) = (&posted[0], &posted[1]);
 
     // THEN the clean one is listed and found; the toxic one leaves browse, is never found, its seller is told
     eventually(WITHIN, "search finds the clean listing", || async {
-        ids(api, &format!("q=walnut&{near}"), &c)
+        api.listing_ids(&format!("q=walnut&{near}"), &c)
             .await
             .contains(clean)
             .then_some(())
     })
     .await;
     eventually(WITHIN, "the toxic listing leaves browse", || async {
-        (ids(api, &near, &c).await == vec![clean.clone()]).then_some(())
+        (api.listing_ids(&near, &c).await == vec![clean.clone()]).then_some(())
     })
     .await;
     assert_eq!(
-        ids(api, &format!("q=walnut&{near}"), &c).await,
+        api.listing_ids(&format!("q=walnut&{near}"), &c).await,
         vec![clean.clone()]
     );
     let told = notices(api)
@@ -274,8 +237,8 @@ async fn a_toxic_title_is_hidden_and_its_seller_told_until_an_edit_reads_clean()
         .await;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
     eventually(WITHIN, "search finds the edited listing", || async {
-        let found = ids(api, &format!("q=shelf&{near}"), &c).await;
-        (found.contains(toxic) && ids(api, &near, &c).await.contains(toxic)).then_some(())
+        let found = api.listing_ids(&format!("q=shelf&{near}"), &c).await;
+        (found.contains(toxic) && api.listing_ids(&near, &c).await.contains(toxic)).then_some(())
     })
     .await;
 }

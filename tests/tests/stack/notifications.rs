@@ -421,21 +421,7 @@ async fn a_listing_that_expires_untaken_tells_its_seller_once() {
         .await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
     let id = posted.body["id"].as_str().expect("id").to_owned();
-    let dynamo = aws_sdk_dynamodb::Client::new(&api.emulator.aws);
-    let s = aws_sdk_dynamodb::types::AttributeValue::S;
-    let past = (chrono::Utc::now() - chrono::Duration::minutes(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    dynamo
-        .update_item()
-        .table_name(api.outputs["table_name"].as_str().expect("table"))
-        .key("PK", s(format!("ITEM#{id}")))
-        .key("SK", s("METADATA".into()))
-        .update_expression("SET expiresAt = :past")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":past", s(past))
-        .send()
-        .await
-        .expect("the listing's expiresAt moved");
+    api.expire_listing_now(&id).await;
     // WHEN the daily sweep comes due (what its schedule sends the expiries queue), twice
     let sweep = json!({"due": "stale-listings", "correlationId": c}).to_string();
     deliver_again(api, "expiries", sweep.clone()).await;

@@ -20,28 +20,6 @@ fn listing(title: &str, at: (f64, f64), mode: &str) -> Value {
     })
 }
 
-async fn post(api: &Api, user: &str, body: Value, c: &str) -> String {
-    let posted = api
-        .call(Method::POST, "/items", Some(user), Some(body), c)
-        .await;
-    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
-    posted.body["id"].as_str().expect("id").to_owned()
-}
-
-/// The ids `GET /items?<query>` answers with.
-async fn found(api: &Api, query: &str, c: &str) -> Vec<String> {
-    let answer = api
-        .call(Method::GET, &format!("/items?{query}"), None, None, c)
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.body);
-    answer.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["id"].as_str().expect("id").to_owned())
-        .collect()
-}
-
 /// Waits until `query` finds `id` (`present`) or no longer does.
 async fn until(api: &Api, query: &str, id: &str, present: bool, c: &str) {
     let what = format!(
@@ -49,7 +27,7 @@ async fn until(api: &Api, query: &str, id: &str, present: bool, c: &str) {
         if present { "finds" } else { "no longer finds" }
     );
     eventually(WITHIN, &what, || async {
-        (found(api, query, c).await.iter().any(|i| i == id) == present).then_some(())
+        (api.listing_ids(query, c).await.iter().any(|i| i == id) == present).then_some(())
     })
     .await;
 }
@@ -68,15 +46,20 @@ async fn a_listing_is_found_by_its_words_until_it_is_taken_sold_expired_or_withd
     // GIVEN "Solid oak table" listed four times at a place of this run's own, and one auctioned
     let mut ids = vec![];
     for _ in 0..4 {
-        ids.push(post(api, &seller, listing("Solid oak table", at, "free"), &c).await);
+        ids.push(
+            api.post(&seller, listing("Solid oak table", at, "free"), &c)
+                .await,
+        );
     }
-    let lot = post(api, &seller, listing("Solid oak table", at, "auction"), &c).await;
+    let lot = api
+        .post(&seller, listing("Solid oak table", at, "auction"), &c)
+        .await;
     let (reserved, expired, withdrawn, kept) = (&ids[0], &ids[1], &ids[2], &ids[3]);
 
     // THEN it is found by a word of its title in any case and ending, alone or near its place
     for q in ["q=table", "q=OAK", "q=tables"] {
         until(api, &format!("{q}&limit=50"), kept, true, &c).await;
-        let here = found(api, &format!("{q}&{near}&limit=50"), &c).await;
+        let here = api.listing_ids(&format!("{q}&{near}&limit=50"), &c).await;
         let mut want = ids.clone();
         want.push(lot.clone());
         for id in &want {
@@ -88,31 +71,15 @@ async fn a_listing_is_found_by_its_words_until_it_is_taken_sold_expired_or_withd
             "{q}: only this run's listings are there: {here:?}"
         );
     }
-    assert!(found(api, &format!("q=lamp&{near}"), &c).await.is_empty());
+    assert!(api
+        .listing_ids(&format!("q=lamp&{near}"), &c)
+        .await
+        .is_empty());
 
     // WHEN one is reserved, one expires, one is withdrawn and the auction is won
     let reservation = api.reserve(&buyer, reserved, &c).await;
-    let created = api
-        .call(
-            Method::POST,
-            "/auctions",
-            Some(&seller),
-            Some(json!({"itemId": lot, "startingPrice": 100, "minIncrement": 10, "durationSeconds": 60})),
-            &c,
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let auction = created.body["id"].as_str().expect("id").to_owned();
-    let bid = api
-        .call(
-            Method::POST,
-            &format!("/auctions/{auction}/bids"),
-            Some(&buyer),
-            Some(json!({"amount": 100})),
-            &c,
-        )
-        .await;
-    assert_eq!(bid.status, StatusCode::CREATED, "{}", bid.body);
+    let auction = api.auction(&seller, &lot, 60, &c).await;
+    api.bid(&buyer, &auction, 100, &c).await;
     let deleted = api
         .call(
             Method::DELETE,
@@ -124,21 +91,7 @@ async fn a_listing_is_found_by_its_words_until_it_is_taken_sold_expired_or_withd
         .await;
     assert!(deleted.status.is_success(), "{}", deleted.body);
     // (time travel: the listing's expiresAt moved into the past, then the daily sweep comes due)
-    let dynamo = aws_sdk_dynamodb::Client::new(&api.emulator.aws);
-    let s = aws_sdk_dynamodb::types::AttributeValue::S;
-    let past = (chrono::Utc::now() - chrono::Duration::minutes(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    dynamo
-        .update_item()
-        .table_name(api.outputs["table_name"].as_str().expect("table"))
-        .key("PK", s(format!("ITEM#{expired}")))
-        .key("SK", s("METADATA".into()))
-        .update_expression("SET expiresAt = :past")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":past", s(past))
-        .send()
-        .await
-        .expect("the listing's expiresAt moved");
+    api.expire_listing_now(expired).await;
     let sweep = json!({"due": "stale-listings", "correlationId": c}).to_string();
     deliver_again(api, "expiries", sweep).await;
 
@@ -168,5 +121,5 @@ async fn a_listing_is_found_by_its_words_until_it_is_taken_sold_expired_or_withd
     })
     .await;
     until(api, &q, &lot, false, &c).await;
-    assert_eq!(found(api, &q, &c).await, vec![kept.clone()]);
+    assert_eq!(api.listing_ids(&q, &c).await, vec![kept.clone()]);
 }

@@ -36,17 +36,14 @@ fn lot() -> NewItem {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_bids_leave_the_highest_accepted_bid_leading() {
-    // GIVEN an open auction
-    let (service, store) = service();
-    let seller = ctx("seller");
-    let item = service.create_item(&seller, lot()).await.unwrap();
+/// A new auction item of `seller` and its hour-long auction, from 1.00 by 0.10.
+async fn hour_auction(service: &Service, seller: &Ctx) -> (Item, crate::auction::Auction) {
+    let item = service.create_item(seller, lot()).await.unwrap();
     let auction = service
         .create_auction(
-            &seller,
+            seller,
             &NewAuction {
-                item_id: item.id,
+                item_id: item.id.clone(),
                 starting_price: 100,
                 min_increment: 10,
                 duration_seconds: 3600,
@@ -54,6 +51,15 @@ async fn concurrent_bids_leave_the_highest_accepted_bid_leading() {
         )
         .await
         .unwrap();
+    (item, auction)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_bids_leave_the_highest_accepted_bid_leading() {
+    // GIVEN an open auction
+    let (service, store) = service();
+    let seller = ctx("seller");
+    let (_, auction) = hour_auction(&service, &seller).await;
     // WHEN 100 bids from 10 bidders race
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..100i64 {
@@ -161,19 +167,7 @@ async fn an_auction_closes_once_with_winner_losers_and_stats() {
     // GIVEN an auction with bids from ann, bob, ann (ann leads)
     let (service, store) = service();
     let seller = ctx("seller");
-    let item = service.create_item(&seller, lot()).await.unwrap();
-    let auction = service
-        .create_auction(
-            &seller,
-            &NewAuction {
-                item_id: item.id.clone(),
-                starting_price: 100,
-                min_increment: 10,
-                duration_seconds: 3600,
-            },
-        )
-        .await
-        .unwrap();
+    let (item, auction) = hour_auction(&service, &seller).await;
     for (who, amount) in [("ann", 100), ("bob", 110), ("ann", 120)] {
         service
             .place_bid(&ctx(who), &auction.id, amount)
@@ -324,19 +318,7 @@ async fn a_users_lists_hold_exactly_their_records_newest_first_page_by_page() {
         };
         items.push(service.create_item(&at, free.clone()).await.unwrap());
     }
-    let lot_item = service.create_item(&seller, lot()).await.unwrap();
-    let auction = service
-        .create_auction(
-            &seller,
-            &NewAuction {
-                item_id: lot_item.id.clone(),
-                starting_price: 100,
-                min_increment: 10,
-                duration_seconds: 3600,
-            },
-        )
-        .await
-        .unwrap();
+    let (lot_item, auction) = hour_auction(&service, &seller).await;
     let buyer = ctx("buyer");
     let r = service.reserve(&buyer, &items[0].id).await.unwrap();
     service.place_bid(&buyer, &auction.id, 100).await.unwrap();
@@ -518,22 +500,7 @@ async fn an_account_goes_only_without_deals_under_way_and_leaves_a_tombstone() {
         );
     }
     // AND a leading bid holds the bidder's account too
-    let lot_item = service
-        .create_item(&ctx("auctioneer"), lot())
-        .await
-        .unwrap();
-    let auction = service
-        .create_auction(
-            &ctx("auctioneer"),
-            &NewAuction {
-                item_id: lot_item.id,
-                starting_price: 100,
-                min_increment: 10,
-                duration_seconds: 3600,
-            },
-        )
-        .await
-        .unwrap();
+    let (_, auction) = hour_auction(&service, &ctx("auctioneer")).await;
     service
         .place_bid(&ctx("bidder"), &auction.id, 100)
         .await
@@ -575,19 +542,7 @@ async fn a_listing_taken_down_mid_auction_ends_it_at_once_sold_to_nobody() {
     // GIVEN an auction ann leads
     let (service, store) = service();
     let seller = ctx("seller");
-    let item = service.create_item(&seller, lot()).await.unwrap();
-    let auction = service
-        .create_auction(
-            &seller,
-            &NewAuction {
-                item_id: item.id.clone(),
-                starting_price: 100,
-                min_increment: 10,
-                duration_seconds: 3600,
-            },
-        )
-        .await
-        .unwrap();
+    let (item, auction) = hour_auction(&service, &seller).await;
     service
         .place_bid(&ctx("ann"), &auction.id, 100)
         .await

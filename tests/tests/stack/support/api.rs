@@ -85,6 +85,79 @@ impl Api {
         posted.body["id"].as_str().expect("id").to_owned()
     }
 
+    /// Posts the listing `body` as `user`; its id.
+    pub(crate) async fn post(&self, user: &str, body: Value, c: &str) -> String {
+        let posted = self
+            .call(Method::POST, "/items", Some(user), Some(body), c)
+            .await;
+        assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+        posted.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Puts auction item `item_id` of `seller` up for `seconds`, from 1.00 by 0.10; the auction's id.
+    pub(crate) async fn auction(
+        &self,
+        seller: &str,
+        item_id: &str,
+        seconds: u32,
+        c: &str,
+    ) -> String {
+        let body = json!({"itemId": item_id, "startingPrice": 100, "minIncrement": 10, "durationSeconds": seconds});
+        let created = self
+            .call(Method::POST, "/auctions", Some(seller), Some(body), c)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Bids `amount` cents on `auction` as `bidder`.
+    pub(crate) async fn bid(&self, bidder: &str, auction: &str, amount: i64, c: &str) {
+        let bid = self
+            .call(
+                Method::POST,
+                &format!("/auctions/{auction}/bids"),
+                Some(bidder),
+                Some(json!({ "amount": amount })),
+                c,
+            )
+            .await;
+        assert_eq!(bid.status, StatusCode::CREATED, "{}", bid.body);
+    }
+
+    /// The ids `GET /items?<query>` answers with (browse or search).
+    pub(crate) async fn listing_ids(&self, query: &str, c: &str) -> Vec<String> {
+        let answer = self
+            .call(Method::GET, &format!("/items?{query}"), None, None, c)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.body);
+        answer.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    /// Time travel: listing `id`'s expiresAt moves a minute into the past, as only the store's own write would
+    /// (every other field as the API wrote it), so the next sweep of stale listings expires it.
+    pub(crate) async fn expire_listing_now(&self, id: &str) {
+        let dynamo = aws_sdk_dynamodb::Client::new(&self.emulator.aws);
+        let s = aws_sdk_dynamodb::types::AttributeValue::S;
+        let past = (chrono::Utc::now() - chrono::Duration::minutes(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        dynamo
+            .update_item()
+            .table_name(self.outputs["table_name"].as_str().expect("table"))
+            .key("PK", s(format!("ITEM#{id}")))
+            .key("SK", s("METADATA".into()))
+            .update_expression("SET expiresAt = :past")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":past", s(past))
+            .send()
+            .await
+            .expect("the listing's expiresAt moved");
+    }
+
     /// Reserves item `id` as `user`; the reservation's id.
     pub(crate) async fn reserve(&self, user: &str, id: &str, c: &str) -> String {
         let reserved = self
@@ -100,6 +173,21 @@ impl Api {
         reserved.body["id"].as_str().expect("id").to_owned()
     }
 
+    /// The ID token of the pool's user `email` (made, verified and given the suite's password if new).
+    async fn sign_in(&self, email: &str) -> String {
+        let (id_token, _) = runner::token::token(
+            &self.emulator.aws,
+            &self.pool,
+            &self.client_id,
+            email,
+            PASSWORD,
+            Some(email),
+        )
+        .await
+        .expect("token");
+        id_token
+    }
+
     /// (sub, ID token) of a user of the workspace's pool, made on first use.
     pub(crate) async fn user(&self, name: &str) -> (String, String) {
         let mut tokens = self.tokens.lock().await;
@@ -107,16 +195,7 @@ impl Api {
             return t.clone();
         }
         let email = format!("{name}@example.com");
-        let (id_token, _) = runner::token::token(
-            &self.emulator.aws,
-            &self.pool,
-            &self.client_id,
-            &email,
-            PASSWORD,
-            Some(&email),
-        )
-        .await
-        .expect("token");
+        let id_token = self.sign_in(&email).await;
         let sub = claims(&id_token)["sub"].as_str().expect("sub").to_owned();
         tokens.insert(name.to_owned(), (sub.clone(), id_token.clone()));
         drop(tokens);
@@ -151,16 +230,7 @@ impl Api {
             .send()
             .await
             .expect("added to the moderators group");
-        let (id_token, _) = runner::token::token(
-            &self.emulator.aws,
-            &self.pool,
-            &self.client_id,
-            &email,
-            PASSWORD,
-            Some(&email),
-        )
-        .await
-        .expect("token");
+        let id_token = self.sign_in(&email).await;
         self.tokens
             .lock()
             .await
